@@ -1,0 +1,65 @@
+"""Start-up time of `hwdb peak t4 --fp16` against a minimal typer app, measured in the same run.
+
+Usage: python bench/startup.py [--runs 21]
+
+Prints the median wall time of each command (cold processes, one warm-up each) and the ratio of
+hwdb to the minimal typer app. The target is a ratio within 1.3. Machines here are noisy, so
+only the ratio measured in one run means anything.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MINIMAL_TYPER = '''
+import typer
+app = typer.Typer()
+@app.command()
+def peak(device: str, fp16: bool = typer.Option(False, "--fp16")):
+    print(f"{device} 65 TFLOP/s")
+app()
+'''
+
+
+def median_time(command: list[str], runs: int, env: dict[str, str]) -> float:
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)  # warm-up (and first use)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "HWDB_URL": str(Path(scratch) / "bench.sqlite")}
+        minimal = Path(scratch) / "minimal_typer.py"
+        minimal.write_text(MINIMAL_TYPER)
+        hwdb = shutil.which("hwdb") or sys.exit("hwdb is not on PATH: pip install -e . first")
+        commands = {
+            "bare python": [sys.executable, "-c", "pass"],
+            "minimal typer app": [sys.executable, str(minimal), "t4", "--fp16"],
+            "hwdb peak t4 --fp16": [hwdb, "peak", "t4", "--fp16"],
+            "python -m hwdb peak t4 --fp16": [sys.executable, "-m", "hwdb", "peak", "t4", "--fp16"],
+        }
+        results = {name: median_time(command, args.runs, env) for name, command in commands.items()}
+    baseline = results["minimal typer app"]
+    print(f"{'command':34} {'median':>9} {'vs typer':>9}")
+    for name, seconds in results.items():
+        print(f"{name:34} {seconds * 1e3:7.1f}ms {seconds / baseline:8.2f}x")
+    ratio = results["hwdb peak t4 --fp16"] / baseline
+    print(f"\nhwdb peak / minimal typer app = {ratio:.2f} (target <= 1.30): {'ok' if ratio <= 1.3 else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main()

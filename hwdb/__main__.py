@@ -1,0 +1,5 @@
+"""`python -m hwdb`."""
+
+from hwdb.cli import main
+
+main()

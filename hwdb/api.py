@@ -1,0 +1,57 @@
+"""The Python API: what `hwdb peak/show/list` do, callable from scripts and notebooks.
+
+>>> import hwdb
+>>> hwdb.peak("t4", "fp16") / 1e12      # doctest: +SKIP
+65.0
+"""
+
+from estimator.hardware import Hardware
+from hwdb.config import resolve_database_url, sqlite_path
+from hwdb.current import Snapshot, read_sqlite
+
+
+def snapshot(db: str | None = None) -> Snapshot:
+    """The current catalog, created and filled on first use.
+
+    The common case (an up-to-date SQLite file) is read with the standard library alone; anything
+    else goes through `hwdb.catalog.Catalog`, which creates, upgrades and applies the release.
+    """
+    from hwdb.resources import data_dir, fingerprint
+
+    url = resolve_database_url(db)
+    path = sqlite_path(url)
+    if path is not None:
+        found = read_sqlite(path, fingerprint(data_dir()))
+        if found is not None:
+            return found
+    from hwdb.catalog import Catalog  # SQLAlchemy, alembic: only when the fast path cannot answer
+
+    catalog = Catalog(url)
+    try:
+        return catalog.ensure().snapshot()
+    finally:
+        catalog.close()
+
+
+def device(name: str, *, db: str | None = None) -> Hardware:
+    """The device `name` denotes (slug or alias, case-insensitive), as a plain record.
+
+    Raises:
+        hwdb.UnknownDeviceError: no such device; ``.suggestions`` holds the closest names.
+    """
+    return snapshot(db).device(name)
+
+
+def devices(*, db: str | None = None) -> list[Hardware]:
+    """Every device in the catalog, by slug."""
+    return snapshot(db).devices()
+
+
+def peak(name: str, precision: str = "fp32", *, sparse: bool = False, engine: str | None = None, db: str | None = None) -> float:
+    """Peak rate of `name` at `precision` in FLOP/s (OP/s for int8/int4): dense unless `sparse`.
+
+    The matrix engine (tensor cores) is used where the device has one for that precision, unless
+    ``engine="vector"``. Raises `estimator.PeakUnavailable` when the device lacks the precision or no
+    source gives the figure.
+    """
+    return device(name, db=db).peak(precision, engine=engine, sparse=sparse).value

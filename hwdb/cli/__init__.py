@@ -1,0 +1,69 @@
+"""The `hwdb` command: a thin typer layer over the library. Errors become one line on stderr.
+
+Exit codes (`hwdb.errors.ExitStatus`): 0 ok; 1 a valid query with no figure (the device lacks the
+precision, or no source gives it); 2 bad input (unknown device, malformed option or file).
+Set HWDB_DEBUG=1 to see tracebacks.
+"""
+
+import os
+import sys
+
+import typer
+
+from estimator.hardware import PeakUnavailable
+from hwdb.cli import devices, peak
+from hwdb.errors import ExitStatus, HwdbError
+
+app = typer.Typer(
+    name="hwdb",
+    help="Accelerator and CPU specs with sources, and how fast they run your model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("peak")(peak.peak)
+app.command("show")(devices.show)
+app.command("list")(devices.list_devices)
+
+
+def _fail(message: str, status: ExitStatus) -> int:
+    sys.stderr.write(f"hwdb: {' '.join(str(message).split())}\n")
+    return int(status)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on `argv` and return the exit code (what tests call)."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="hwdb", standalone_mode=False)
+    except HwdbError as error:
+        return _fail(str(error), ExitStatus.USAGE)
+    except PeakUnavailable as error:
+        return _fail(str(error), ExitStatus.NO_FIGURE)
+    except typer.Abort:
+        return _fail("aborted", ExitStatus.USAGE)
+    except typer.TyperException as error:
+        if type(error).__name__ == "NoArgsIsHelpError":
+            sys.stdout.write(error.format_message() + "\n")
+            return int(ExitStatus.OK)
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        return _fail(message, ExitStatus(getattr(error, "exit_code", 2)) if getattr(error, "exit_code", 2) in (0, 1, 2) else ExitStatus.USAGE)
+    except (ValueError, OSError) as error:  # library validation and file errors: bad input
+        if os.environ.get("HWDB_DEBUG"):
+            raise
+        return _fail(str(error), ExitStatus.USAGE)
+    return int(result or 0)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if os.environ.get("HWDB_DEBUG"):
+        sys.exit(run())
+    try:
+        sys.exit(run())
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:  # `hwdb list | head`
+        sys.stderr.close()
+        sys.exit(0)

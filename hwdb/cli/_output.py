@@ -1,0 +1,90 @@
+"""The output funnel: data to stdout (text, rich tables or JSON), messages to stderr."""
+
+import json
+import sys
+from typing import Any, Sequence
+
+from estimator.hardware import Hardware, Peak
+from estimator.units import format_rate, format_si, is_integer_precision
+
+
+def echo(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = ()) -> None:
+    """A rich table on stdout (rich is imported here, not at start-up)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
+    for index, column in enumerate(columns):
+        grid.add_column(column, justify="right" if index in right else "left", overflow="fold")
+    for row in rows:
+        grid.add_row(*row)
+    # Piped or captured output keeps each row on one line, whatever the (absent) terminal width.
+    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(grid)
+
+
+def engine_label(record: Hardware, peak: Peak) -> str:
+    return record.matrix_label if peak.engine == "matrix" else "vector"
+
+
+def peak_label(record: Hardware, peak: Peak) -> str:
+    """'FP16 tensor, dense'."""
+    return f"{peak.precision.upper()} {engine_label(record, peak)}, {'sparse' if peak.sparse else 'dense'}"
+
+
+def peak_json(record: Hardware, peak: Peak) -> dict[str, Any]:
+    d = peak.derivation
+    return {
+        "device": record.slug, "name": record.name, "precision": peak.precision, "engine": peak.engine,
+        "sparse": peak.sparse, "value": peak.value, "unit": "OP/s" if is_integer_precision(peak.precision) else "FLOP/s",
+        "origin": peak.origin, "datasheet_value": peak.datasheet_value, "derived_value": peak.derived_value,
+        "source": _source_json(record, peak.source),
+        "derivation": None if d is None else {
+            "chips": d.chips, "clock_hz": d.clock_hz, "clock": d.clock_name, "unit": d.unit_name, "units": d.units,
+            "ops_per_clock": d.ops_per_clock, "sparse_factor": d.sparse_factor,
+            "source": _source_json(record, peak.derivation_source),
+        },
+    }
+
+
+def _source_json(record: Hardware, source_id: str | None) -> dict[str, str] | None:
+    source = record.sources.get(source_id) if source_id else None
+    return None if source is None else {"id": source.id, "title": source.title, "url": source.url}
+
+
+def cite(record: Hardware, source_id: str | None) -> str:
+    source = record.sources.get(source_id) if source_id else None
+    return f"{source.title} <{source.url}>" if source else "(no source)"
+
+
+def explain_lines(record: Hardware, peak: Peak) -> list[str]:
+    """The derivation beside the datasheet figure, each with its source."""
+    lines = []
+    d = peak.derivation
+    if d is not None:
+        clock = "boost clock" if d.clock_name == "boost_clock" else "clock the vendor's rate assumes"
+        unit = d.unit_name.replace("_", " ")
+        sparse = f" x {d.sparse_factor:g} (2:4 sparsity)" if d.sparse_factor != 1 else ""
+        lines.append(
+            f"  derived:   {d.chips} chip{'s' if d.chips != 1 else ''} x {format_si(d.clock_hz, 'Hz')} {clock} x "
+            f"{d.units:g} {unit} x {d.ops_per_clock:g} {'OP' if is_integer_precision(peak.precision) else 'FLOP'}/clock"
+            f"{sparse} = {format_rate(d.value, peak.precision)}"
+        )
+        lines.append(f"             ops per clock: {cite(record, peak.derivation_source)}")
+    if peak.datasheet_value is not None:
+        lines.append(f"  datasheet: {format_rate(peak.datasheet_value, peak.precision)}, {cite(record, peak.source)}")
+    if d is not None and peak.datasheet_value is not None:
+        error = (d.value - peak.datasheet_value) / peak.datasheet_value
+        lines.append(f"  check:     derived / datasheet = {d.value / peak.datasheet_value:.4f} ({error:+.2%}; limit ±2%)")
+    if d is None and peak.datasheet_value is not None:
+        lines.append("  check:     no derivation (the architecture gives no ops-per-clock figure for this engine)")
+    if peak.note:
+        lines.append(f"  note:      {peak.note}")
+    return lines

@@ -1,0 +1,66 @@
+"""The read path of `hwdb peak/show/list`: the `device_current` table through the standard-library sqlite3.
+
+Importing SQLAlchemy costs about 0.3 s, longer than the whole command may take, so reads of an
+up-to-date SQLite catalog go straight to sqlite3. Anything else (first use, a changed release, a
+schema upgrade, a PostgreSQL URL) takes the full `hwdb.catalog.Catalog` path once.
+"""
+
+import json
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+
+from estimator.hardware import Hardware
+from hwdb.lookup import normalise, resolve
+
+SCHEMA_HEAD = "0001"  # must equal hwdb.db.SCHEMA_HEAD (a test checks), without importing sqlalchemy
+
+
+class Snapshot:
+    """All current device records, with their lookup names; what readers query."""
+
+    def __init__(self, records: Mapping[str, str], names: Mapping[str, str]):
+        self._records = dict(records)  # slug -> JSON record, decoded on demand
+        self.names = dict(names)  # normalised name -> slug
+
+    def device(self, name: str) -> Hardware:
+        """The record `name` denotes (slug or alias, case-insensitive); raises UnknownDeviceError with suggestions."""
+        slug = resolve(name, self.names)
+        return Hardware.from_dict(json.loads(self._records[slug]))
+
+    def devices(self) -> list[Hardware]:
+        return [Hardware.from_dict(json.loads(self._records[slug])) for slug in sorted(self._records)]
+
+
+def names_of(slug: str, aliases: list[str] | tuple[str, ...]) -> dict[str, str]:
+    return {normalise(n): slug for n in (slug, *aliases)}
+
+
+def read_sqlite(path: Path, fingerprint: str) -> Snapshot | None:
+    """The catalog's current records, or None when the file is missing, at another schema, or filled from other data."""
+    if not path.is_file():
+        return None
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return None
+    try:
+        version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+        if version != [(SCHEMA_HEAD,)]:
+            return None
+        release = connection.execute("SELECT fingerprint FROM catalog_release ORDER BY id DESC LIMIT 1").fetchone()
+        if release is None or release[0] != fingerprint:
+            return None
+        records = dict(connection.execute("SELECT slug, record FROM device_current"))
+        names: dict[str, str] = {}
+        for alias, slug in connection.execute(
+            "SELECT alias.alias, device.slug FROM alias JOIN device ON device.id = alias.device_id"
+        ):
+            names[normalise(alias)] = slug
+        for slug in records:
+            names[normalise(slug)] = slug
+        return Snapshot(records, names)
+    except sqlite3.Error:
+        return None  # no tables yet, or locked mid-upgrade: the full path decides
+    finally:
+        connection.close()

@@ -1,0 +1,138 @@
+"""Engines, the schema (alembic), one-transaction writes, and the lock that serialises first use."""
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from hwdb.config import sqlite_path
+from hwdb.errors import DatabaseError, SchemaVersionError
+from hwdb.resources import migrations_dir
+
+SCHEMA_HEAD = "0001"
+"""The alembic head this hwdb writes; hwdb.current checks it without importing alembic (a test keeps it true)."""
+
+ADVISORY_LOCK_KEY = 0x68776462  # "hwdb": PostgreSQL advisory lock serialising upgrades and releases
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get their folder created, WAL, foreign keys and a busy timeout."""
+    path = sqlite_path(url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseError(f"cannot create {path.parent}: {error.strerror}") from None
+    try:
+        engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    except (SQLAlchemyError, ImportError, ValueError) as error:
+        raise DatabaseError(f"cannot use database URL {_redact(url)}: {error}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
+        cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _redact(url: str) -> str:
+    """The URL without a password, fit for an error message."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url
+
+
+@contextlib.contextmanager
+def exclusive(engine: Engine) -> Iterator[None]:
+    """Serialise first-use set-up across processes: a lock file beside an SQLite file, an advisory lock on PostgreSQL."""
+    path = sqlite_path(str(engine.url))
+    if path is not None:
+        import fcntl
+
+        with open(Path(f"{path}.lock"), "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    elif engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                connection.commit()
+    else:
+        yield
+
+
+def alembic_config(connection=None):
+    """An alembic Config pointing at the shipped migrations, optionally bound to `connection`."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stamped in the database, or None for an empty database."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` in one transaction; refuse a database from a newer hwdb."""
+    from alembic import command
+
+    try:
+        found = current_revision(engine)
+        if found is not None and found not in known_revisions():
+            raise SchemaVersionError(
+                f"the catalog at {_redact(str(engine.url))} has schema {found}, newer than this hwdb knows; upgrade hwdb"
+            )
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+    except OperationalError as error:
+        raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {error.orig}") from None
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def author() -> str:
+    """Who makes a revision: HWDB_AUTHOR, else the OS user."""
+    import getpass
+
+    try:
+        return os.environ.get("HWDB_AUTHOR") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,76 @@
+"""Files shipped with hwdb: the catalog data and the alembic migrations.
+
+In a wheel they sit inside the package (``hwdb/_data``, ``hwdb/_migrations``, mapped there by the
+build); in a source checkout they are the top-level ``data/`` and ``migrations/`` folders.
+"""
+
+from functools import cache
+from pathlib import Path
+
+
+@cache
+def _package_dir() -> Path:
+    return Path(__file__).resolve().parent
+
+
+def _locate(packaged: str, top_level: str) -> Path:
+    from importlib.resources import files  # standard library; kept off the import path of `hwdb peak`
+
+    inside = files("hwdb") / packaged
+    if inside.is_dir():
+        return Path(str(inside))
+    checkout = _package_dir().parent / top_level
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(f"hwdb is installed without its {top_level}/ folder (looked in {inside} and {checkout})")
+
+
+@cache
+def data_dir() -> Path:
+    """The shipped catalog: release.toml, sources.toml, architectures.toml, devices/."""
+    return _locate("_data", "data")
+
+
+@cache
+def migrations_dir() -> Path:
+    """The alembic environment (env.py, versions/)."""
+    return _locate("_migrations", "migrations")
+
+
+def catalog_files(root: Path) -> list[Path]:
+    """The files that make up a catalog release, in a stable order (README and scratch folders excluded)."""
+    fixed = [root / "release.toml", root / "sources.toml", root / "architectures.toml"]
+    devices = sorted((root / "devices").rglob("*.toml")) if (root / "devices").is_dir() else []
+    return [p for p in fixed if p.is_file()] + devices
+
+
+CATALOG_FORMAT = 1
+"""Bump when the loader derives records differently (new fields, new rules): databases filled by an
+older hwdb then re-apply the release on next start, as they do when the data changes."""
+
+
+def fingerprint(root: Path) -> str:
+    """A cheap fingerprint of the catalog files (CRC-32 and size over paths and contents).
+
+    Checked on every start to notice that the shipped data changed; zlib is already imported by
+    the CLI framework, where hashlib would cost 10 ms of start-up. The release's SHA-256
+    (`content_hash`) is what identifies a release; this only detects change.
+    """
+    import zlib
+
+    crc, size = 0, 0
+    for path in catalog_files(root):
+        content = path.read_bytes()
+        crc = zlib.crc32(content, zlib.crc32(path.relative_to(root).as_posix().encode(), crc))
+        size += len(content)
+    return f"{CATALOG_FORMAT}-{crc:08x}-{size}"
+
+
+def content_hash(root: Path) -> str:
+    """SHA-256 over the catalog files' paths and contents: the identity of a catalog release."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in catalog_files(root):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()

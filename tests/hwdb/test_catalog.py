@@ -1,0 +1,114 @@
+"""The catalog database: created and filled on first use, releases applied as revisions, lookups."""
+
+import json
+import sqlite3
+
+import pytest
+
+import hwdb
+from hwdb.catalog import Catalog
+from hwdb.current import read_sqlite
+from hwdb.errors import AmbiguousDeviceError, UnknownDeviceError
+from hwdb.resources import data_dir, fingerprint
+
+
+def rows(path, sql):
+    with sqlite3.connect(path) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_first_use_creates_and_fills_the_default_database(tmp_path):
+    # No HWDB_URL: the file goes to the user's data folder (XDG_DATA_HOME in tests).
+    assert hwdb.peak("t4", "fp16") == 65e12
+    path = tmp_path / "xdg" / "hwdb" / "hwdb.sqlite"
+    assert path.is_file()
+    assert rows(path, "SELECT count(*) FROM device")[0][0] >= 10
+
+
+def test_api_returns_si_values(db):
+    assert hwdb.peak("p100", "fp64") == 5.3e12
+    assert hwdb.peak("t4", "int8") == 130e12
+    assert hwdb.peak("t4", "int4") == 260e12
+    assert hwdb.peak("h100", "bf16", sparse=True) == 1979e12
+    assert hwdb.peak("t4", "fp16", engine="vector") == pytest.approx(16.28e12, rel=1e-3)
+
+
+def test_device_record_is_usable_without_a_session(db):
+    record = hwdb.device("T4")
+    assert isinstance(record, hwdb.Hardware)
+    assert record.slug == "nvidia-t4" and record.memory_bandwidth == 320e9
+    assert record.revision == 1 and record.release == "2026.11"
+    assert hwdb.Hardware.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [("t4", "nvidia-t4"), ("Tesla T4", "nvidia-t4"), ("NVIDIA_T4", "nvidia-t4"), ("h100-sxm", "nvidia-h100-sxm"),
+     ("a100", "nvidia-a100-sxm4-80gb"), ("nvidia-a100-pcie-40gb", "nvidia-a100-pcie-40gb"), ("h100-pc", "nvidia-h100-pcie")],
+)
+def test_lookup_by_slug_alias_or_unique_prefix(db, name, slug):
+    assert hwdb.device(name).slug == slug
+
+
+def test_unknown_device_suggests_the_closest_names(db):
+    with pytest.raises(UnknownDeviceError) as error:
+        hwdb.device("t5")
+    assert "t4" in error.value.suggestions
+    with pytest.raises(UnknownDeviceError) as error:
+        hwdb.device("h200")
+    assert error.value.suggestions[0].startswith("h100")
+
+
+def test_ambiguous_prefix_lists_the_devices(db):
+    with pytest.raises(AmbiguousDeviceError) as error:
+        hwdb.device("a100-")
+    assert set(error.value.matches) == {"nvidia-a100-pcie-40gb", "nvidia-a100-sxm4-80gb"}
+
+
+def test_second_start_reads_without_sqlalchemy_and_writes_nothing(db):
+    before = rows(db, "SELECT count(*) FROM spec_revision")
+    snapshot = read_sqlite(db, fingerprint(data_dir()))
+    assert snapshot is not None and snapshot.device("t4").name == "NVIDIA T4"
+    Catalog(str(db)).ensure()
+    assert rows(db, "SELECT count(*) FROM spec_revision") == before
+    assert rows(db, "SELECT count(*) FROM catalog_release") == [(1,)]
+
+
+def test_changed_data_becomes_a_new_revision_in_one_release(db, data_copy):
+    path = data_copy / "devices/nvidia/turing.toml"
+    path.write_text(path.read_text().replace('value = "70 W"', 'value = "75 W"'))
+    catalog = Catalog(str(db), data=data_copy).ensure()
+    record = catalog.device("t4")
+    assert record.tdp_w == 75 and record.revision == 2
+    assert rows(db, "SELECT number, author, origin FROM spec_revision JOIN device ON device.id = device_id "
+                    "WHERE slug = 'nvidia-t4' ORDER BY number") == [(1, "hwdb release 2026.11", "release"), (2, "hwdb release 2026.11", "release")]
+    changed = rows(db, "SELECT devices_changed FROM catalog_release ORDER BY id")
+    assert changed[-1] == (1,) and changed[0][0] == len(catalog.devices())
+    # history is kept: the first revision still says 70 W
+    assert rows(db, "SELECT value_num FROM spec_value JOIN spec_revision r ON r.id = revision_id "
+                    "JOIN device d ON d.id = r.device_id WHERE d.slug = 'nvidia-t4' AND spec_value.name = 'tdp' ORDER BY r.number") == [(70.0,), (75.0,)]
+
+
+def test_a_bad_release_changes_nothing(db, data_copy):
+    before = rows(db, "SELECT count(*) FROM spec_revision")
+    path = data_copy / "devices/nvidia/turing.toml"
+    path.write_text(path.read_text().replace('value = "65 TFLOPS"', 'value = "90 TFLOPS"'))
+    with pytest.raises(hwdb.InvalidSpecError):
+        Catalog(str(db), data=data_copy).ensure()
+    assert rows(db, "SELECT count(*) FROM spec_revision") == before
+
+
+def test_revisions_store_sources_and_not_supported_rows(db):
+    assert rows(db, "SELECT count(*) FROM spec_value WHERE source_id IS NULL") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM peak WHERE status = 'supported' AND source_id IS NULL AND derivation_source_id IS NULL") == [(0,)]
+    assert rows(db, "SELECT status FROM peak p JOIN spec_revision r ON r.id = p.revision_id JOIN device d ON d.id = r.device_id "
+                    "WHERE d.slug = 'nvidia-t4' AND p.precision = 'bf16' AND p.engine = 'matrix'") == [("not_supported",)]
+
+
+def test_devices_lists_every_device(db):
+    slugs = [d.slug for d in hwdb.devices()]
+    assert slugs == sorted(slugs) and "nvidia-l4" in slugs
+
+
+def test_open_catalog_returns_a_ready_catalog(db):
+    assert hwdb.open_catalog(str(db)).device("l4").name == "NVIDIA L4"

@@ -1,0 +1,43 @@
+"""Start-up stays cheap, and the layers stay clean (import-linter contracts in pyproject.toml)."""
+
+import os
+import subprocess
+import sys
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "numpy", "altair", "vl_convert", "requests", "rich", "tomllib")
+
+
+def run_python(code: str, env: dict[str, str]) -> str:
+    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, cwd=REPO,
+                            capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+def test_hwdb_peak_on_an_existing_catalog_imports_nothing_heavy(db):
+    code = (
+        "import sys\nfrom hwdb.cli import run\n"
+        "assert run(['peak', 't4', '--fp16']) == 0\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = run_python(code, {"HWDB_URL": str(db)})
+    assert out.splitlines() == ["NVIDIA T4  FP16 tensor, dense: 65 TFLOP/s", ""]
+
+
+def test_importing_hwdb_and_estimator_is_light():
+    out = run_python(f"import sys, hwdb, estimator\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))", {})
+    assert out.strip() == ""
+
+
+def test_import_contracts_hold():
+    from importlinter.cli import lint_imports
+
+    previous = os.getcwd()
+    os.chdir(REPO)
+    try:
+        assert lint_imports(no_cache=True) == 0
+    finally:
+        os.chdir(previous)
