@@ -64,9 +64,12 @@ class Catalog:
         return self
 
     def release_fingerprint(self) -> str | None:
-        with Session(self.engine) as session:
-            latest = session.exec(select(CatalogRelease.fingerprint).order_by(CatalogRelease.id.desc()).limit(1)).first()
-            return latest[0] if latest else None
+        try:
+            with Session(self.engine) as session:
+                latest = session.exec(select(CatalogRelease.fingerprint).order_by(CatalogRelease.id.desc()).limit(1)).first()
+        except SQLAlchemyError as error:
+            raise DatabaseError(f"cannot read the catalog: {getattr(error, 'orig', None) or error}") from None
+        return latest[0] if latest else None
 
     def apply_release(self, data: CatalogData, *, fingerprint: str) -> int:
         """Write every device whose figures differ from its current revision; one transaction. Returns the count."""
@@ -84,7 +87,7 @@ class Catalog:
                 session.add(CatalogRelease(name=data.release, content_hash=digest, fingerprint=fingerprint,
                                            applied_at=_now(), devices_changed=changed))
         except SQLAlchemyError as error:
-            raise DatabaseError(f"cannot write the catalog: {error.__class__.__name__}: {error.orig if hasattr(error, 'orig') else error}") from None
+            raise DatabaseError(f"cannot write the catalog: {getattr(error, 'orig', None) or error}") from None
         return changed
 
     def _write_if_changed(self, session: Session, record: Hardware, *, release: str | None, origin: str, note: str, author: str) -> bool:

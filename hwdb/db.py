@@ -3,12 +3,11 @@
 import contextlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from hwdb.config import sqlite_path
+from hwdb.config import sqlite_path, user_data_dir
 from hwdb.errors import DatabaseError, SchemaVersionError
 from hwdb.resources import migrations_dir
 
@@ -19,16 +18,27 @@ ADVISORY_LOCK_KEY = 0x68776462  # "hwdb": PostgreSQL advisory lock serialising u
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get their folder created, WAL, foreign keys and a busy timeout."""
+    """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout.
+
+    The default SQLite file's folder is created; a path the user named must be in an existing folder.
+    """
     path = sqlite_path(url)
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise DatabaseError(f"cannot create {path.parent}: {error.strerror}") from None
+        if path.is_dir():
+            raise DatabaseError(f"{path} is a folder, not a database file")
+        if path.parent == user_data_dir():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseError(f"cannot create {path.parent}: {error.strerror}") from None
+        elif not path.parent.is_dir():
+            raise DatabaseError(f"folder {path.parent} does not exist")
     try:
         engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
-    except (SQLAlchemyError, ImportError, ValueError) as error:
+    except ImportError as error:
+        hint = " (pip install 'hwdb[postgres]')" if url.startswith("postgres") else ""
+        raise DatabaseError(f"cannot use database URL {_redact(url)}: {error}{hint}") from None
+    except (SQLAlchemyError, ValueError) as error:
         raise DatabaseError(f"cannot use database URL {_redact(url)}: {error}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -60,8 +70,13 @@ def exclusive(engine: Engine) -> Iterator[None]:
     path = sqlite_path(str(engine.url))
     if path is not None:
         import fcntl
+        import hashlib
 
-        with open(Path(f"{path}.lock"), "a+") as handle:
+        # The lock lives in hwdb's own folder, never beside a file the user named.
+        locks = user_data_dir() / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+        with open(locks / f"{name}.lock", "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -117,8 +132,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             )
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), revision)
-    except OperationalError as error:
-        raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {error.orig}") from None
+    except SQLAlchemyError as error:
+        raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {getattr(error, 'orig', None) or error}") from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:
