@@ -112,3 +112,20 @@ def test_devices_lists_every_device(db):
 
 def test_open_catalog_returns_a_ready_catalog(db):
     assert hwdb.open_catalog(str(db)).device("l4").name == "NVIDIA L4"
+
+
+def test_concurrent_first_use_fills_the_catalog_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "shared.sqlite"
+    env = {**os.environ, "HWDB_URL": str(path)}
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "hwdb", "peak", "t4", "--fp16"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    results = [p.communicate(timeout=120) + (p.returncode,) for p in processes]
+    assert all(r == ("NVIDIA T4  FP16 tensor, dense: 65 TFLOP/s\n", "", 0) for r in results), results
+    assert rows(path, "SELECT count(*) FROM catalog_release") == [(1,)]
+    assert rows(path, "SELECT max(number) FROM spec_revision") == [(1,)]
