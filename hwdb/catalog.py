@@ -20,7 +20,7 @@ from hwdb.current import Snapshot, names_of
 from hwdb.errors import DatabaseError
 from hwdb.loader import CatalogData, load_catalog
 from hwdb.models import Alias, CatalogRelease, Device, DeviceCurrent, PeakValue, Source, SpecRevision, SpecValue
-from hwdb.resources import content_hash, data_dir, fingerprint
+from hwdb.resources import data_dir, fingerprint
 
 
 def _now() -> datetime:
@@ -29,9 +29,7 @@ def _now() -> datetime:
 
 def comparable(record: Hardware) -> dict:
     """The parts of a record a revision captures (not its revision number or release)."""
-    data = record.to_dict()
-    data.pop("revision"), data.pop("release")
-    return data
+    return {k: v for k, v in record.to_dict().items() if k not in ("revision", "release")}
 
 
 class Catalog:
@@ -58,9 +56,8 @@ class Catalog:
         """Create or upgrade the schema and apply the shipped release if the database has not got it yet."""
         with db.exclusive(self.engine):
             db.upgrade(self.engine)
-            mark = fingerprint(self.data_root)
-            if self.release_fingerprint() != mark:
-                self.apply_release(load_catalog(self.data_root), fingerprint=mark)
+            if self.release_fingerprint() != fingerprint(self.data_root):
+                self.apply_release(load_catalog(self.data_root))
         return self
 
     def release_fingerprint(self) -> str | None:
@@ -71,9 +68,8 @@ class Catalog:
             raise DatabaseError(f"cannot read the catalog: {getattr(error, 'orig', None) or error}") from None
         return latest[0] if latest else None
 
-    def apply_release(self, data: CatalogData, *, fingerprint: str) -> int:
+    def apply_release(self, data: CatalogData) -> int:
         """Write every device whose figures differ from its current revision; one transaction. Returns the count."""
-        digest = content_hash(self.data_root)
         try:
             with Session(self.engine) as session, session.begin():
                 for source in data.sources.values():
@@ -84,7 +80,7 @@ class Catalog:
                                            note=f"catalog release {data.release}", author=f"hwdb release {data.release}")
                     for record in data.devices
                 )
-                session.add(CatalogRelease(name=data.release, content_hash=digest, fingerprint=fingerprint,
+                session.add(CatalogRelease(name=data.release, content_hash=data.content_hash, fingerprint=data.fingerprint,
                                            applied_at=_now(), devices_changed=changed))
         except SQLAlchemyError as error:
             raise DatabaseError(f"cannot write the catalog: {getattr(error, 'orig', None) or error}") from None

@@ -5,7 +5,7 @@ nothing touches the database. Errors raise `InvalidSpecError` naming the file an
 """
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -13,7 +13,7 @@ from estimator.hardware import Hardware, Peak, Source, Spec
 from estimator.peak import DATASHEET_TOLERANCE, Derivation, relative_error
 from estimator.units import ENGINES, PRECISIONS, UnitError, is_integer_precision, parse_quantity, rate_unit
 from hwdb.errors import InvalidSpecError
-from hwdb.resources import catalog_files
+from hwdb.resources import content_hash, fingerprint
 
 # spec name -> (kind, SI unit). kind: int | text | date | quantity | link
 SPEC_TYPES: dict[str, tuple[str, str]] = {
@@ -70,7 +70,8 @@ class CatalogData:
     sources: Mapping[str, Source]
     architectures: Mapping[str, Architecture]
     devices: tuple[Hardware, ...]
-    files: tuple[Path, ...] = field(default=())
+    content_hash: str = ""  # SHA-256 of the files: the identity of the release
+    fingerprint: str = ""  # the cheap change detector checked on every start
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -404,5 +405,5 @@ def load_catalog(root: Path) -> CatalogData:
                 raise InvalidSpecError(f"{path.name}: name {name!r} is used by both {names[name]} and {record.slug}")
             names[name] = record.slug
         devices[record.slug] = record
-    return CatalogData(release=release, sources=sources, architectures=architectures,
-                       devices=tuple(devices.values()), files=tuple(catalog_files(root)))
+    return CatalogData(release=release, sources=sources, architectures=architectures, devices=tuple(devices.values()),
+                       content_hash=content_hash(root), fingerprint=fingerprint(root))

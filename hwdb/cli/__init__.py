@@ -37,19 +37,16 @@ def run(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="hwdb", standalone_mode=False)
-    except HwdbError as error:
-        return _fail(str(error), ExitStatus.USAGE)
-    except PeakUnavailable as error:
-        return _fail(str(error), ExitStatus.NO_FIGURE)
-    except typer.Abort:
-        return _fail("aborted", ExitStatus.USAGE)
-    except typer.TyperException as error:
-        if type(error).__name__ == "NoArgsIsHelpError":
+    except typer.TyperException as error:  # usage errors found by the option parser
+        if type(error).__name__ == "NoArgsIsHelpError":  # bare `hwdb`: the help, not an error
             sys.stdout.write(error.format_message() + "\n")
             return int(ExitStatus.OK)
-        message = error.format_message() if hasattr(error, "format_message") else str(error)
-        return _fail(message, ExitStatus(getattr(error, "exit_code", 2)) if getattr(error, "exit_code", 2) in (0, 1, 2) else ExitStatus.USAGE)
-    except (ValueError, OSError) as error:  # library validation and file errors: bad input
+        return _fail(error.format_message() if hasattr(error, "format_message") else str(error), ExitStatus.USAGE)
+    except typer.Abort:
+        return _fail("aborted", ExitStatus.USAGE)
+    except PeakUnavailable as error:
+        return _fail(str(error), ExitStatus.NO_FIGURE)
+    except (HwdbError, ValueError, OSError) as error:  # bad input: devices, values, files, databases
         if os.environ.get("HWDB_DEBUG"):
             raise
         return _fail(str(error), ExitStatus.USAGE)
@@ -58,8 +55,6 @@ def run(argv: list[str] | None = None) -> int:
 
 def main() -> None:
     """Console-script entry point."""
-    if os.environ.get("HWDB_DEBUG"):
-        sys.exit(run())
     try:
         sys.exit(run())
     except KeyboardInterrupt:
