@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from hwdb.catalog import Catalog
+from hwdb.cli import run
 from hwdb.resources import data_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,3 +45,15 @@ def data_copy(tmp_path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(data_dir(), target, ignore=shutil.ignore_patterns("_incoming"))
     return target
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `hwdb ARGS...` in-process: returns (exit code, stdout, stderr)."""
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        code = run(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

@@ -6,13 +6,6 @@ import sys
 
 import pytest
 
-from hwdb.cli import run
-
-
-def hwdb(capsys, *args):
-    code = run(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(
@@ -24,26 +17,26 @@ def hwdb(capsys, *args):
         (lambda tmp: "postgresql://user:secret@127.0.0.1:1/hwdb", "postgresql://user:***@127.0.0.1:1/hwdb"),
     ],
 )
-def test_bad_database_is_one_line_and_exit_2(tmp_path, capsys, make_db, needle):
+def test_bad_database_is_one_line_and_exit_2(tmp_path, cli, make_db, needle):
     tmp_path = tmp_path / "user"  # the test's own XDG data folder sits beside it
     tmp_path.mkdir()
     before = sorted(p.name for p in tmp_path.iterdir())
-    code, out, err = hwdb(capsys, "peak", "t4", "--fp16", "--db", make_db(tmp_path))
+    code, out, err = cli("peak", "t4", "--fp16", "--db", make_db(tmp_path))
     assert code == 2 and out == "" and err.count("\n") == 1 and needle in err
     assert "secret" not in err
     after = sorted(p.name for p in tmp_path.iterdir())
     assert after == before or after == sorted(before + ["notes.txt"])  # no lock or journal left beside the user's files
 
 
-def test_not_a_database_file_is_left_byte_for_byte(tmp_path, capsys):
+def test_not_a_database_file_is_left_byte_for_byte(tmp_path, cli):
     path = tmp_path / "notes.txt"
     path.write_text("not a database")
-    hwdb(capsys, "show", "t4", "--db", str(path))
+    cli("show", "t4", "--db", str(path))
     assert path.read_text() == "not a database"
 
 
-def test_no_arguments_prints_help(capsys):
-    code, out, _ = hwdb(capsys)
+def test_no_arguments_prints_help(cli):
+    code, out, _ = cli()
     assert code == 0 and "peak" in out and "show" in out and "list" in out
 
 

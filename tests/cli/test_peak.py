@@ -4,13 +4,6 @@ import json
 
 import pytest
 
-from hwdb.cli import run
-
-
-def hwdb(capsys, *args):
-    code = run(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(
@@ -28,13 +21,13 @@ def hwdb(capsys, *args):
         (["a100", "--fp16", "--vector"], "NVIDIA A100 SXM4 80GB  FP16 vector, dense: 78 TFLOP/s"),
     ],
 )
-def test_peak_prints_one_line(db, capsys, args, line):
-    code, out, err = hwdb(capsys, "peak", *args)
+def test_peak_prints_one_line(db, cli, args, line):
+    code, out, err = cli("peak", *args)
     assert (code, out, err) == (0, line + "\n", "")
 
 
-def test_explain_shows_derivation_datasheet_and_sources(db, capsys):
-    code, out, _ = hwdb(capsys, "peak", "t4", "--int4", "--explain")
+def test_explain_shows_derivation_datasheet_and_sources(db, cli):
+    code, out, _ = cli("peak", "t4", "--int4", "--explain")
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "NVIDIA T4  INT4 tensor, dense: 260 TOP/s"
@@ -44,21 +37,21 @@ def test_explain_shows_derivation_datasheet_and_sources(db, capsys):
     assert lines[4] == "  check:     derived / datasheet = 1.0019 (+0.19%; limit ±2%)"
 
 
-def test_explain_names_the_clock_the_vendor_used(db, capsys):
-    _, out, _ = hwdb(capsys, "peak", "h100-sxm", "--fp16", "--explain")
+def test_explain_names_the_clock_the_vendor_used(db, cli):
+    _, out, _ = cli("peak", "h100-sxm", "--fp16", "--explain")
     assert "1.83 GHz clock the vendor's rate assumes x 528 tensor cores x 1024 FLOP/clock" in out
 
 
-def test_json_is_si(db, capsys):
-    code, out, _ = hwdb(capsys, "peak", "t4", "--fp16", "--json")
+def test_json_is_si(db, cli):
+    code, out, _ = cli("peak", "t4", "--fp16", "--json")
     data = json.loads(out)
     assert code == 0 and data["value"] == 65e12 and data["unit"] == "FLOP/s" and data["origin"] == "datasheet"
     assert data["derived_value"] == pytest.approx(65.1264e12)
     assert data["source"]["url"].startswith("http")
 
 
-def test_all_peaks_without_a_precision_flag(db, capsys):
-    code, out, _ = hwdb(capsys, "peak", "t4")
+def test_all_peaks_without_a_precision_flag(db, cli):
+    code, out, _ = cli("peak", "t4")
     assert code == 0 and "FP16 tensor, dense" in out and "65 TFLOP/s" in out and "260 TOP/s" in out
 
 
@@ -71,8 +64,8 @@ def test_all_peaks_without_a_precision_flag(db, capsys):
         (["h100", "--int4"], "hwdb: NVIDIA H100 SXM5 80GB: INT4 tensor unknown: no public source gives this figure"),
     ],
 )
-def test_missing_figures_exit_1_and_say_which_kind(db, capsys, args, message):
-    code, out, err = hwdb(capsys, "peak", *args)
+def test_missing_figures_exit_1_and_say_which_kind(db, cli, args, message):
+    code, out, err = cli("peak", *args)
     assert (code, out, err) == (1, "", message + "\n")
 
 
@@ -87,7 +80,7 @@ def test_missing_figures_exit_1_and_say_which_kind(db, capsys, args, message):
         (["", "--fp16"], "unknown device ''"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(db, capsys, args, needle):
-    code, out, err = hwdb(capsys, "peak", *args)
+def test_bad_input_is_one_line_and_exit_2(db, cli, args, needle):
+    code, out, err = cli("peak", *args)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("hwdb: ") and needle in err
