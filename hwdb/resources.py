@@ -14,7 +14,10 @@ def _package_dir() -> Path:
 
 
 def _locate(packaged: str, top_level: str) -> Path:
-    from importlib.resources import files  # standard library; kept off the import path of `hwdb peak`
+    installed = _package_dir() / packaged
+    if installed.is_dir():  # a wheel installed on a file system: what importlib.resources would return
+        return installed
+    from importlib.resources import files  # other loaders; kept off the start-up path of `hwdb peak`
 
     inside = files("hwdb") / packaged
     if inside.is_dir():
