@@ -136,14 +136,17 @@ class Hardware:
             # engine only where the matrix engine lacks it (or the device has none at all): a
             # missing tensor figure must not be silently replaced by the far lower CUDA-core one.
             found = self._find(precision, "matrix", sparse)
-            no_matrix = (precision, "matrix") in self.unsupported or not any(p.engine == "matrix" for p in self.peaks)
-            if found is None and no_matrix:
+            if found is None and not self._matrix_expected(precision):
                 found = self._find(precision, "vector", sparse)
         else:
             found = self._find(precision, engine, sparse)
         if found is None:
             raise self._unavailable(precision, engine, sparse)
         return found
+
+    def _matrix_expected(self, precision: str) -> bool:
+        """The device has a matrix engine, and nothing says that engine lacks `precision`."""
+        return self.is_supported(precision, "matrix") and any(p.engine == "matrix" for p in self.peaks)
 
     def _find(self, precision: str, engine: str, sparse: bool) -> Peak | None:
         return next((p for p in self.peaks if (p.precision, p.engine, p.sparse) == (precision, engine, sparse)), None)
@@ -154,18 +157,20 @@ class Hardware:
         if not self.is_supported(precision, engine):
             reason = f"its {label} units do not execute {name}" if engine else f"neither its {self.matrix_label} nor its vector units execute {name}"
             return PeakUnavailable(self.name, precision, label, sparse, "not_supported", reason)
+        if sparse and engine == "vector":
+            reason = "2:4 structured sparsity applies to matrix units only"
+            return PeakUnavailable(self.name, precision, label, sparse, "not_supported", reason)
         if sparse and self.sparse_precisions is not None and precision not in self.sparse_precisions:
             reason = f"2:4 structured sparsity does not apply to {name} on this architecture"
             return PeakUnavailable(self.name, precision, label, sparse, "not_supported", reason)
-        if engine is None and any(p.engine == "matrix" for p in self.peaks) and self.is_supported(precision, "matrix"):
+        if engine is None and self._matrix_expected(precision):
             label = self.matrix_label  # the matrix figure was asked for, and is the one missing
         reason = "no public source gives this figure"
         for other_engine, other_sparse in (("matrix", not sparse), ("vector", sparse), ("vector", not sparse)):
             other = self._find(precision, other_engine, other_sparse)
             if other is not None and (other_engine, other_sparse) != (engine, sparse):
-                flags = " ".join(f for f, on in (("--sparse", other_sparse), ("--vector", other_engine == "vector")) if on)
                 kind = f"{'sparse' if other_sparse else 'dense'} {self.matrix_label if other_engine == 'matrix' else 'vector'}"
-                reason += f"; the {kind} figure is {format_rate(other.value, precision)}" + (f" ({flags})" if flags else " (drop --sparse)")
+                reason += f"; the {kind} figure is {format_rate(other.value, precision)}"
                 break
         return PeakUnavailable(self.name, precision, label, sparse, "unknown", reason)
 

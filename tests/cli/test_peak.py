@@ -60,7 +60,7 @@ def test_all_peaks_without_a_precision_flag(db, cli):
     [
         (["p100", "--tf32"], "hwdb: NVIDIA Tesla P100 SXM2 16GB: TF32 not supported: neither its tensor nor its vector units execute TF32"),
         (["t4", "--fp16", "--sparse"], "hwdb: NVIDIA T4: FP16 sparse not supported: 2:4 structured sparsity does not apply to FP16 on this architecture"),
-        (["l4", "--fp16"], "hwdb: NVIDIA L4: FP16 tensor unknown: no public source gives this figure; the sparse tensor figure is 242 TFLOP/s (--sparse)"),
+        (["l4", "--fp16"], "hwdb: NVIDIA L4: FP16 tensor unknown: no public source gives this figure; the sparse tensor figure is 242 TFLOP/s"),
         (["h100", "--int4"], "hwdb: NVIDIA H100 SXM5 80GB: INT4 tensor unknown: no public source gives this figure"),
     ],
 )
