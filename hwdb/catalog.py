@@ -65,7 +65,7 @@ class Catalog:
             with Session(self.engine) as session:
                 latest = session.exec(select(CatalogRelease.fingerprint).order_by(CatalogRelease.id.desc()).limit(1)).first()
         except SQLAlchemyError as error:
-            raise DatabaseError(f"cannot read the catalog: {getattr(error, 'orig', None) or error}") from None
+            raise DatabaseError(f"cannot read the catalog: {db.describe(error)}") from None
         return latest[0] if latest else None
 
     def apply_release(self, data: CatalogData) -> int:
@@ -83,7 +83,7 @@ class Catalog:
                 session.add(CatalogRelease(name=data.release, content_hash=data.content_hash, fingerprint=data.fingerprint,
                                            applied_at=_now(), devices_changed=changed))
         except SQLAlchemyError as error:
-            raise DatabaseError(f"cannot write the catalog: {getattr(error, 'orig', None) or error}") from None
+            raise DatabaseError(f"cannot write the catalog: {db.describe(error)}") from None
         return changed
 
     def _write_if_changed(self, session: Session, record: Hardware, *, release: str | None, origin: str, note: str, author: str) -> bool:

@@ -54,6 +54,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def describe(error: SQLAlchemyError) -> str:
+    """The driver's own message where there is one (SQLAlchemy wraps it with a long preamble)."""
+    return str(getattr(error, "orig", None) or error)
+
+
 def _redact(url: str) -> str:
     """The URL without a password, fit for an error message."""
     scheme, sep, rest = url.partition("://")
@@ -133,7 +138,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), revision)
     except SQLAlchemyError as error:
-        raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {getattr(error, 'orig', None) or error}") from None
+        raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {describe(error)}") from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:
