@@ -11,11 +11,17 @@ from estimator.peak import Derivation
 from estimator.units import ENGINES, PRECISIONS, format_rate
 
 SPEC_NAMES = (
-    "release_date", "chips", "sms", "cuda_cores", "fp64_cores", "tensor_cores", "base_clock", "boost_clock",
-    "memory", "memory_type", "memory_bandwidth", "l2_cache", "host_link", "host_link_bandwidth",
-    "scale_up_link", "scale_up_bandwidth", "tdp", "launch_price",
+    "release_date", "chips", "cores", "sms", "cuda_cores", "fp64_cores", "tensor_cores", "base_clock", "boost_clock",
+    "all_core_clock", "memory", "memory_type", "memory_bus_width", "memory_bandwidth", "l2_cache", "l3_cache",
+    "host_link", "host_link_bandwidth", "scale_up_link", "scale_up_links", "scale_up_topology", "scale_up_bandwidth",
+    "tdp", "launch_price",
 )
 """Every spec figure a record can hold, in display order (data/README.md documents each)."""
+
+ACCUMULATE = ("fp32", "fp16", "int32")
+"""Accumulator precisions a matrix rate can be quoted for. GeForce cards run FP16 tensor math with FP32
+accumulate at half the FP16-accumulate rate; where a vendor quotes both, both are recorded. A peak
+with ``accumulate=None`` is the device's only figure for its key (the mode was not stated separately)."""
 
 
 class PeakUnavailable(LookupError):
@@ -65,6 +71,7 @@ class Peak:
     derivation: Derivation | None = None
     derivation_source: str | None = None  # source id of the ops-per-clock figure
     note: str | None = None
+    accumulate: str | None = None  # "fp32" / "fp16" where the vendor quotes rates per accumulator precision
 
     @property
     def derived_value(self) -> float | None:
@@ -120,8 +127,12 @@ class Hardware:
         engines = (engine,) if engine else ENGINES
         return not all((precision, e) in self.unsupported for e in engines)
 
-    def peak(self, precision: str, *, engine: str | None = None, sparse: bool = False) -> Peak:
+    def peak(self, precision: str, *, engine: str | None = None, sparse: bool = False, accumulate: str | None = None) -> Peak:
         """The peak for `precision`: the matrix engine where the device has one, else the vector engine.
+
+        With several accumulate modes quoted (GeForce FP16: FP32 vs FP16 accumulate), the FP32
+        accumulate figure is returned unless `accumulate` asks for another: it is what training and
+        most inference libraries run.
 
         Raises:
             ValueError: an unknown precision or engine name.
@@ -131,25 +142,36 @@ class Hardware:
             raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
         if engine is not None and engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+        if accumulate is not None and accumulate not in ACCUMULATE:
+            raise ValueError(f"unknown accumulate mode {accumulate!r}; choose from {', '.join(ACCUMULATE)}")
         if engine is None:
             # The matrix engine where the device has one for this precision. Fall back to the vector
             # engine only where the matrix engine lacks it (or the device has none at all): a
             # missing tensor figure must not be silently replaced by the far lower CUDA-core one.
-            found = self._find(precision, "matrix", sparse)
+            found = self._find(precision, "matrix", sparse, accumulate)
             if found is None and not self._matrix_expected(precision):
-                found = self._find(precision, "vector", sparse)
+                found = self._find(precision, "vector", sparse, accumulate)
         else:
-            found = self._find(precision, engine, sparse)
+            found = self._find(precision, engine, sparse, accumulate)
         if found is None:
-            raise self._unavailable(precision, engine, sparse)
+            error = self._unavailable(precision, engine, sparse)
+            modes = sorted({p.accumulate for p in self.peaks if (p.precision, p.sparse) == (precision, sparse) and p.accumulate})
+            if accumulate is not None and error.status == "unknown" and modes:
+                error = PeakUnavailable(self.name, precision, engine, sparse, "unknown",
+                                        f"no {accumulate} accumulate figure; quoted for {', '.join(modes)} accumulate")
+            raise error
         return found
 
     def _matrix_expected(self, precision: str) -> bool:
         """The device has a matrix engine, and nothing says that engine lacks `precision`."""
         return self.is_supported(precision, "matrix") and any(p.engine == "matrix" for p in self.peaks)
 
-    def _find(self, precision: str, engine: str, sparse: bool) -> Peak | None:
-        return next((p for p in self.peaks if (p.precision, p.engine, p.sparse) == (precision, engine, sparse)), None)
+    def _find(self, precision: str, engine: str, sparse: bool, accumulate: str | None = None) -> Peak | None:
+        found = [p for p in self.peaks if (p.precision, p.engine, p.sparse) == (precision, engine, sparse)]
+        if accumulate is not None:
+            return next((p for p in found if p.accumulate == accumulate), None)
+        preference = (None, "fp32", "int32", "fp16")
+        return min(found, key=lambda p: preference.index(p.accumulate), default=None)
 
     def _unavailable(self, precision: str, engine: str | None, sparse: bool) -> PeakUnavailable:
         label = engine and (self.matrix_label if engine == "matrix" else "vector")
@@ -216,7 +238,7 @@ def _peak_dict(peak: Peak) -> dict[str, Any]:
             "chips": d.chips, "clock_hz": d.clock_hz, "clock_name": d.clock_name, "unit_name": d.unit_name,
             "units": d.units, "ops_per_clock": d.ops_per_clock, "sparse_factor": d.sparse_factor,
         },
-        "derivation_source": peak.derivation_source, "note": peak.note,
+        "derivation_source": peak.derivation_source, "note": peak.note, "accumulate": peak.accumulate,
     }
 
 

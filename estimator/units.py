@@ -20,7 +20,7 @@ import re
 FLOPS_PER_MAC = 2
 """Floating-point operations per multiply-accumulate: a MAC is one multiply and one add."""
 
-PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4")
+PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4")
 """Precisions hwdb knows, widest first."""
 
 INTEGER_PRECISIONS = frozenset({"int8", "int4"})
@@ -29,9 +29,12 @@ ENGINES = ("matrix", "vector")
 """matrix: tensor cores, AMX, MXU...; vector: CUDA cores, SIMD lanes."""
 
 BYTES_PER_ELEMENT = {
-    "fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5,
+    "fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp6": 0.75, "fp4": 0.5,
+    "int8": 1.0, "int4": 0.5,
 }
-"""Storage size of one element; TF32 is an FP32 storage format with a shorter mantissa in the math."""
+"""Storage size of one element; TF32 is an FP32 storage format with a shorter mantissa in the math.
+FP6 and FP4 (OCP MX formats) are counted at their packed size; their per-block scale factors
+(one 8-bit scale per 32 elements) are not included."""
 
 DECIMAL_PREFIXES = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18, "Z": 1e21}
 """M = 10^6 ... Z = 10^21 (the chapter's ZFLOPS line misprints 10^21 as 10^1)."""

@@ -18,8 +18,8 @@ from hwdb import db
 from hwdb.config import resolve_database_url
 from hwdb.current import Snapshot, names_of
 from hwdb.errors import DatabaseError
-from hwdb.loader import CatalogData, load_catalog
-from hwdb.models import Alias, CatalogRelease, Device, DeviceCurrent, PeakValue, Source, SpecRevision, SpecValue
+from hwdb.loader import CatalogData, Price, load_catalog
+from hwdb.models import Alias, CatalogRelease, Device, DeviceCurrent, PeakValue, PriceValue, Source, SpecRevision, SpecValue
 from hwdb.resources import data_dir, fingerprint
 
 
@@ -80,8 +80,16 @@ class Catalog:
                                            note=f"catalog release {data.release}", author=f"hwdb release {data.release}")
                     for record in data.devices
                 )
-                session.add(CatalogRelease(name=data.release, content_hash=data.content_hash, fingerprint=data.fingerprint,
-                                           applied_at=_now(), devices_changed=changed))
+                release = CatalogRelease(name=data.release, content_hash=data.content_hash, fingerprint=data.fingerprint,
+                                         applied_at=_now(), devices_changed=changed)
+                session.add(release)
+                session.flush()
+                for price in data.prices:
+                    session.add(PriceValue(
+                        release_id=release.id, device_slug=price.device, kind=price.kind, provider=price.provider,
+                        offer=price.offer, devices=price.devices, usd=price.usd, date=price.date,
+                        source_id=price.source, note=price.note,
+                    ))
         except SQLAlchemyError as error:
             raise DatabaseError(f"cannot write the catalog: {db.describe(error)}") from None
         return changed
@@ -120,7 +128,7 @@ class Catalog:
             d = peak.derivation
             session.add(PeakValue(
                 revision_id=revision.id, precision=peak.precision, engine=peak.engine, sparse=peak.sparse,
-                value=peak.value, origin=peak.origin, datasheet_value=peak.datasheet_value, source_id=peak.source,
+                accumulate=peak.accumulate or "", value=peak.value, origin=peak.origin, datasheet_value=peak.datasheet_value, source_id=peak.source,
                 note=peak.note, derivation_source_id=peak.derivation_source,
                 **({} if d is None else dict(chips=d.chips, clock_hz=d.clock_hz, clock_name=d.clock_name, unit_name=d.unit_name,
                                              units=d.units, ops_per_clock=d.ops_per_clock, sparse_factor=d.sparse_factor)),
@@ -150,6 +158,15 @@ class Catalog:
 
     def device(self, name: str) -> Hardware:
         return self.snapshot().device(name)
+
+    def prices(self) -> list[Price]:
+        """The dated prices of the latest applied release, cheapest per device-hour first."""
+        with Session(self.engine) as session:
+            latest = select(func.max(CatalogRelease.id)).scalar_subquery()
+            rows = session.exec(select(PriceValue).where(PriceValue.release_id == latest)).scalars().all()
+        prices = [Price(device=r.device_slug, kind=r.kind, provider=r.provider, offer=r.offer, devices=r.devices,
+                        usd=r.usd, date=r.date, source=r.source_id, note=r.note) for r in rows]
+        return sorted(prices, key=lambda p: (p.device, p.kind, p.usd / p.devices))
 
     def devices(self) -> list[Hardware]:
         return self.snapshot().devices()

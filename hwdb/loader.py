@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from estimator.hardware import Hardware, Peak, Source, Spec
+from estimator.hardware import ACCUMULATE, Hardware, Peak, Source, Spec
 from estimator.peak import DATASHEET_TOLERANCE, Derivation, relative_error
 from estimator.units import ENGINES, PRECISIONS, UnitError, is_integer_precision, parse_quantity, rate_unit
 from hwdb.errors import InvalidSpecError
@@ -19,26 +19,38 @@ from hwdb.resources import content_hash, fingerprint
 SPEC_TYPES: dict[str, tuple[str, str]] = {
     "release_date": ("date", ""),
     "chips": ("int", ""),
+    "cores": ("int", ""),
     "sms": ("int", ""),
     "cuda_cores": ("int", ""),
     "fp64_cores": ("int", ""),
     "tensor_cores": ("int", ""),
     "base_clock": ("quantity", "Hz"),
     "boost_clock": ("quantity", "Hz"),
+    "all_core_clock": ("quantity", "Hz"),
     "memory": ("quantity", "B"),
     "memory_type": ("text", ""),
+    "memory_bus_width": ("int", ""),
     "memory_bandwidth": ("quantity", "B/s"),
     "l2_cache": ("quantity", "B"),
+    "l3_cache": ("quantity", "B"),
     "host_link": ("text", ""),
     "host_link_bandwidth": ("link", "B/s"),
     "scale_up_link": ("text", ""),
+    "scale_up_links": ("int", ""),
+    "scale_up_topology": ("text", ""),
     "scale_up_bandwidth": ("link", "B/s"),
     "tdp": ("quantity", "W"),
     "launch_price": ("quantity", "USD"),
 }
 DIRECTIONS = ("bidirectional", "per_direction")
 DEVICE_KEYS = {"slug", "name", "vendor", "kind", "architecture", "form_factor", "aliases", "specs", "peak"}
-PEAK_KEYS = {"precision", "engine", "sparse", "value", "status", "clock", "source", "note"}
+PEAK_KEYS = {"precision", "engine", "sparse", "accumulate", "value", "status", "clock", "source", "note"}
+KINDS = ("gpu", "cpu", "tpu", "npu", "soc")
+"""gpu; cpu; tpu (Google); npu (other AI accelerators: Gaudi, Inferentia, Trainium); soc (CPU, GPU and
+NPU sharing one memory, e.g. Apple M-series: the figures are the whole chip's)."""
+PRICE_KEYS = {"device", "kind", "provider", "instance", "offer", "devices", "usd_per_hour", "usd", "date", "source", "note"}
+RATE_KEYS = {"unit", "ops_per_clock", "accumulate", "clock", "note"}
+CLOCK_SPECS = ("boost_clock", "all_core_clock", "base_clock")
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,8 @@ class Rate:
 
     unit: str
     ops_per_clock: float
+    accumulate: str | None = None
+    clock: str = "boost_clock"  # the clock spec the rate runs at: all_core_clock for CPU SIMD/AMX
     note: str | None = None
 
 
@@ -55,11 +69,30 @@ class Architecture:
     key: str
     name: str
     source: str
-    rates: Mapping[tuple[str, str], Rate]  # (engine, precision) -> Rate
+    rates: Mapping[tuple[str, str, str | None], Rate]  # (engine, precision, accumulate) -> Rate
     matrix_sparse_factor: float = 1.0
     sparse_precisions: frozenset[str] = frozenset()  # matrix precisions that 2:4 sparsity speeds up
     not_supported: frozenset[tuple[str, str]] = frozenset()  # (precision, engine) the architecture lacks
     matrix_label: str = "matrix"
+
+
+@dataclass(frozen=True)
+class Price:
+    """A dated price: a cloud offer in USD per hour (for `devices` devices) or a street price in USD."""
+
+    device: str  # device slug
+    kind: str  # cloud | street
+    provider: str
+    offer: str  # instance type or shop listing
+    devices: int
+    usd: float  # per hour for cloud offers, once for street prices
+    date: str
+    source: str
+    note: str | None = None
+
+    @property
+    def usd_per_device_hour(self) -> float | None:
+        return self.usd / self.devices if self.kind == "cloud" else None
 
 
 @dataclass(frozen=True)
@@ -70,6 +103,7 @@ class CatalogData:
     sources: Mapping[str, Source]
     architectures: Mapping[str, Architecture]
     devices: tuple[Hardware, ...]
+    prices: tuple[Price, ...] = ()
     content_hash: str = ""  # SHA-256 of the files: the identity of the release
     fingerprint: str = ""  # the cheap change detector checked on every start
 
@@ -96,10 +130,10 @@ def _require(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 def _source(table: Mapping[str, Any], sources: Mapping[str, Any], where: str) -> str:
-    """The table's `source` id, which must be in sources.toml."""
+    """The table's `source` id, which must be in one of the sources/*.toml files."""
     source = _require(table, "source", str, where)
     if source not in sources:
-        raise InvalidSpecError(f"{where}: unknown source {source!r} (add it to sources.toml)")
+        raise InvalidSpecError(f"{where}: unknown source {source!r} (add it to a file in sources/)")
     return source
 
 
@@ -128,17 +162,16 @@ def parse_architectures(table: Mapping[str, Any], sources: Mapping[str, str], wh
         source = _source(entry, sources, here)
         rates = {}
         for engine in ENGINES:
-            for precision, rate in entry.get(engine, {}).items():
+            for precision, given in entry.get(engine, {}).items():
                 at = f"{here} {engine}.{precision}"
                 if precision not in PRECISIONS:
                     raise InvalidSpecError(f"{at}: unknown precision")
-                unit = _require(rate, "unit", str, at)
-                if SPEC_TYPES.get(unit, ("",))[0] != "int":
-                    raise InvalidSpecError(f"{at}: unit {unit!r} is not a unit-count spec (e.g. cuda_cores, tensor_cores)")
-                ops = rate.get("ops_per_clock")
-                if isinstance(ops, bool) or not isinstance(ops, (int, float)) or ops <= 0:
-                    raise InvalidSpecError(f"{at}: ops_per_clock must be a positive number")
-                rates[(engine, precision)] = Rate(unit=unit, ops_per_clock=float(ops), note=rate.get("note"))
+                # One rate, or one per accumulate mode: fp16 = [{accumulate = "fp32", ...}, {accumulate = "fp16", ...}]
+                for rate in given if isinstance(given, list) else [given]:
+                    rate = _parse_rate(rate, at)
+                    if (engine, precision, rate.accumulate) in rates:
+                        raise InvalidSpecError(f"{at}: two rates with accumulate {rate.accumulate!r}")
+                    rates[(engine, precision, rate.accumulate)] = rate
         factor = entry.get("matrix_sparse_factor", 1)
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 1:
             raise InvalidSpecError(f"{here}: matrix_sparse_factor must be a number >= 1")
@@ -153,7 +186,7 @@ def parse_architectures(table: Mapping[str, Any], sources: Mapping[str, str], wh
             for engine, precisions in lacking.items()
             for precision in _precision_list(precisions, f"{here} not_supported.{engine}")
         }
-        clash = {(p, e) for p, e in not_supported if (e, p) in rates}
+        clash = {(p, e) for p, e in not_supported if any(k[:2] == (e, p) for k in rates)}
         if clash:
             raise InvalidSpecError(f"{here}: {sorted(clash)} both have a rate and are not_supported")
         result[key] = Architecture(
@@ -162,6 +195,31 @@ def parse_architectures(table: Mapping[str, Any], sources: Mapping[str, str], wh
             not_supported=frozenset(not_supported), matrix_label=str(entry.get("matrix_label", "matrix")),
         )
     return result
+
+
+def _parse_rate(rate: Any, at: str) -> Rate:
+    if not isinstance(rate, dict):
+        raise InvalidSpecError(f"{at}: a rate must be a table {{unit = ..., ops_per_clock = ...}}")
+    unknown = set(rate) - RATE_KEYS
+    if unknown:
+        raise InvalidSpecError(f"{at}: unknown keys {sorted(unknown)}")
+    unit = _require(rate, "unit", str, at)
+    if SPEC_TYPES.get(unit, ("",))[0] != "int":
+        raise InvalidSpecError(f"{at}: unit {unit!r} is not a unit-count spec (e.g. cuda_cores, tensor_cores, cores)")
+    ops = rate.get("ops_per_clock")
+    if isinstance(ops, bool) or not isinstance(ops, (int, float)) or ops <= 0:
+        raise InvalidSpecError(f"{at}: ops_per_clock must be a positive number")
+    clock = rate.get("clock", "boost_clock")
+    if clock not in CLOCK_SPECS:
+        raise InvalidSpecError(f"{at}: clock must name a clock spec ({', '.join(CLOCK_SPECS)}), got {clock!r}")
+    return Rate(unit=unit, ops_per_clock=float(ops), accumulate=_accumulate(rate, at), clock=clock, note=rate.get("note"))
+
+
+def _accumulate(table: Mapping[str, Any], where: str) -> str | None:
+    accumulate = table.get("accumulate")
+    if accumulate is not None and accumulate not in ACCUMULATE:
+        raise InvalidSpecError(f"{where}: accumulate must be one of {', '.join(ACCUMULATE)}, got {accumulate!r}")
+    return accumulate
 
 
 def _precision_list(value: Any, where: str) -> list[str]:
@@ -218,6 +276,7 @@ class _PeakEntry:
     precision: str
     engine: str
     sparse: bool
+    accumulate: str | None
     value: float | None
     status: str
     clock_hz: float | None
@@ -263,57 +322,81 @@ def _parse_peak(entry: Any, sources: Mapping[str, Any], where: str) -> _PeakEntr
             clock_hz = parse_quantity(entry["clock"], "Hz")
         except UnitError as error:
             raise InvalidSpecError(f"{here}: clock: {error}") from None
-    return _PeakEntry(precision, engine, sparse, value, status, clock_hz, source, entry.get("note"))
+    accumulate = _accumulate(entry, here)
+    return _PeakEntry(precision, engine, sparse, accumulate, value, status, clock_hz, source, entry.get("note"))
 
 
-def _derive(specs: Mapping[str, Spec], arch: Architecture, key: tuple[str, str], sparse: bool, clock_hz: float | None) -> Derivation | None:
-    """chips x clock x units x ops_per_clock for (engine, precision), or None when a figure is missing."""
+def _derive(specs: Mapping[str, Spec], arch: Architecture, key: tuple[str, str, str | None], sparse: bool, clock_hz: float | None) -> Derivation | None:
+    """chips x clock x units x ops_per_clock for (engine, precision, accumulate), or None when a figure is missing.
+
+    The clock is the one the vendor's figure assumes where the data names it (a peak's `clock`), else
+    the rate's clock spec (`all_core_clock` for CPU SIMD rates), else the boost clock.
+    """
     rate = arch.rates.get(key)
-    units = specs.get(rate.unit).value if rate and rate.unit in specs else None
-    boost = specs["boost_clock"].value if "boost_clock" in specs else None
-    if rate is None or units is None or (clock_hz or boost) is None:
+    if rate is None or rate.unit not in specs:
+        return None
+    clock_name = "vendor_rate_clock" if clock_hz else rate.clock
+    clock = clock_hz or (specs[rate.clock].value if rate.clock in specs else None)
+    if clock is None:
         return None
     chips = specs["chips"].value if "chips" in specs else 1  # a single-die device unless the data says otherwise
     return Derivation(
-        chips=chips, clock_hz=clock_hz or boost, clock_name="boost_clock" if clock_hz is None else "vendor_rate_clock",
-        unit_name=rate.unit, units=units, ops_per_clock=rate.ops_per_clock,
-        sparse_factor=arch.matrix_sparse_factor if sparse else 1.0,
+        chips=chips, clock_hz=clock, clock_name=clock_name, unit_name=rate.unit, units=specs[rate.unit].value,
+        ops_per_clock=rate.ops_per_clock, sparse_factor=arch.matrix_sparse_factor if sparse else 1.0,
     )
+
+
+PeakKey = tuple[str, str, bool, str | None]  # (precision, engine, sparse, accumulate)
+
+
+def _describe(key: PeakKey) -> str:
+    precision, engine, sparse, accumulate = key
+    return f"{precision} {engine}{' sparse' if sparse else ''}{f' ({accumulate} accumulate)' if accumulate else ''}"
 
 
 def build_peaks(
     entries: list[_PeakEntry], specs: Mapping[str, Spec], arch: Architecture | None, where: str
 ) -> tuple[tuple[Peak, ...], frozenset[tuple[str, str]]]:
     """Merge datasheet entries with derivations; return the peaks and the (precision, engine) pairs the device lacks."""
-    by_key: dict[tuple[str, str, bool], _PeakEntry] = {}
+    by_key: dict[PeakKey, _PeakEntry] = {}
     unsupported = set()
     for entry in entries:
-        key = (entry.precision, entry.engine, entry.sparse)
+        key = (entry.precision, entry.engine, entry.sparse, entry.accumulate)
         if key in by_key:
-            raise InvalidSpecError(f"{where}: two peaks for {entry.precision} {entry.engine}{' sparse' if entry.sparse else ''}")
+            raise InvalidSpecError(f"{where}: two peaks for {_describe(key)}")
         by_key[key] = entry
         if entry.status == "not_supported":
             unsupported.add((entry.precision, entry.engine))
     keys = {k for k, e in by_key.items() if e.status == "supported"}
     if arch is not None:
-        for engine, precision in arch.rates:
+        modes = {(e, p): {a for (e2, p2, a) in arch.rates if (e2, p2) == (e, p)} for e, p, _ in arch.rates}
+        for key in keys:
+            pair_modes = modes.get((key[1], key[0]), set())
+            if key[3] is None and pair_modes and None not in pair_modes:
+                raise InvalidSpecError(
+                    f"{where}: {_describe(key)}: the architecture rates {key[0]} by accumulate mode "
+                    f"({', '.join(sorted(pair_modes))}); say which with accumulate = ..."
+                )
+        for engine, precision, accumulate in arch.rates:
             if (precision, engine) not in unsupported:
-                keys.add((precision, engine, False))
+                keys.add((precision, engine, False, accumulate))
                 if engine == "matrix" and precision in arch.sparse_precisions:
-                    keys.add((precision, engine, True))
+                    keys.add((precision, engine, True, accumulate))
         # What the architecture's sources say it lacks, unless the device's own data gives a figure.
         unsupported |= {pair for pair in arch.not_supported if not any(k[:2] == pair for k in keys)}
     peaks = []
-    for precision, engine, sparse in sorted(keys, key=lambda k: (PRECISIONS.index(k[0]), ENGINES.index(k[1]), k[2])):
-        entry = by_key.get((precision, engine, sparse))
-        clock_hz = next((e.clock_hz for e in entries if (e.precision, e.engine) == (precision, engine) and e.clock_hz), None)
+    order = lambda k: (PRECISIONS.index(k[0]), ENGINES.index(k[1]), k[2], ACCUMULATE.index(k[3]) if k[3] else -1)
+    for key in sorted(keys, key=order):
+        precision, engine, sparse, accumulate = key
+        entry = by_key.get(key)
+        clock_hz = next((e.clock_hz for e in entries if (e.precision, e.engine, e.accumulate) == (precision, engine, accumulate) and e.clock_hz), None)
         derivable = arch is not None and (not sparse or precision in arch.sparse_precisions)
-        derivation = _derive(specs, arch, (engine, precision), sparse, clock_hz) if derivable else None
+        derivation = _derive(specs, arch, (engine, precision, accumulate), sparse, clock_hz) if derivable else None
         if entry is None and derivation is None:
             continue
         datasheet = entry.value if entry else None
         peaks.append(Peak(
-            precision=precision, engine=engine, sparse=sparse,
+            precision=precision, engine=engine, sparse=sparse, accumulate=accumulate,
             value=datasheet if datasheet is not None else derivation.value,
             origin="datasheet" if datasheet is not None else "derived",
             datasheet_value=datasheet, source=entry.source if entry else None,
@@ -337,7 +420,7 @@ def parse_device(entry: Any, sources: Mapping[str, Source], architectures: Mappi
     arch_key = entry.get("architecture")
     arch = architectures.get(arch_key) if arch_key else None
     if arch_key and arch is None:
-        raise InvalidSpecError(f"{here}: unknown architecture {arch_key!r} (add it to architectures.toml)")
+        raise InvalidSpecError(f"{here}: unknown architecture {arch_key!r} (add it to a file in architectures/)")
     specs_table = entry.get("specs", {})
     if not isinstance(specs_table, dict):
         raise InvalidSpecError(f"{here}: specs must be a table")
@@ -350,9 +433,12 @@ def parse_device(entry: Any, sources: Mapping[str, Source], architectures: Mappi
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
         raise InvalidSpecError(f"{here}: aliases must be a list of names")
     used = {p.source for p in peaks} | {p.derivation_source for p in peaks} | {s.source for s in specs.values()}
+    kind = _require(entry, "kind", str, here)
+    if kind not in KINDS:
+        raise InvalidSpecError(f"{here}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
     record = Hardware(
         slug=slug, name=_require(entry, "name", str, here), vendor=_require(entry, "vendor", str, here),
-        kind=_require(entry, "kind", str, here), architecture=arch_key, form_factor=entry.get("form_factor"),
+        kind=kind, architecture=arch_key, form_factor=entry.get("form_factor"),
         aliases=tuple(a.strip().lower() for a in aliases), specs=specs, peaks=peaks, unsupported=unsupported,
         sources={k: sources[k] for k in sorted(used - {None})}, matrix_label=arch.matrix_label if arch else "matrix",
         sparse_precisions=arch.sparse_precisions if arch else None,
@@ -371,7 +457,7 @@ def derivation_problems(record: Hardware, tolerance: float = DATASHEET_TOLERANCE
             error = relative_error(peak.derived_value, peak.datasheet_value)
             if abs(error) > tolerance:
                 problems.append(
-                    f"{peak.precision} {peak.engine}{' sparse' if peak.sparse else ''}: derived "
+                    f"{_describe((peak.precision, peak.engine, peak.sparse, peak.accumulate))}: derived "
                     f"{peak.derived_value:.4g} vs datasheet {peak.datasheet_value:.4g} ({error:+.1%}, over {tolerance:.0%})"
                 )
     return problems
@@ -387,13 +473,68 @@ def iter_device_tables(root: Path) -> Iterator[tuple[Path, Any]]:
             yield path, entry
 
 
+def _merged_tables(root: Path, folder: str) -> dict[str, Any]:
+    """The top-level tables of every ``folder/*.toml``, keyed by id; an id defined twice is an error."""
+    merged: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    for path in sorted((root / folder).glob("*.toml")):
+        name = path.relative_to(root).as_posix()
+        for key, value in _read_toml(path).items():
+            if key in merged:
+                raise InvalidSpecError(f"{name}: [{key}] is also defined in {where[key]}")
+            merged[key], where[key] = value, name
+    return merged
+
+
+def parse_prices(table: Mapping[str, Any], sources: Mapping[str, Any], devices: Mapping[str, Hardware], where: str = "prices.toml") -> tuple[Price, ...]:
+    """The dated cloud and street prices: ``[[price]]`` tables, each naming a device and a source."""
+    entries = table.get("price", [])
+    if not isinstance(entries, list):
+        raise InvalidSpecError(f"{where}: 'price' must be an array of tables ([[price]])")
+    prices = []
+    for index, entry in enumerate(entries, 1):
+        here = f"{where} price #{index}"
+        if not isinstance(entry, dict):
+            raise InvalidSpecError(f"{here}: must be a table")
+        unknown = set(entry) - PRICE_KEYS
+        if unknown:
+            raise InvalidSpecError(f"{here}: unknown keys {sorted(unknown)}")
+        device = _require(entry, "device", str, here)
+        if device not in devices:
+            raise InvalidSpecError(f"{here}: unknown device {device!r}")
+        kind = entry.get("kind", "cloud")
+        if kind not in ("cloud", "street"):
+            raise InvalidSpecError(f"{here}: kind must be \"cloud\" or \"street\"")
+        date = str(_require(entry, "date", object, here))
+        if not _is_date(date):
+            raise InvalidSpecError(f"{here}: date must be YYYY-MM-DD or YYYY-MM, got {date!r}")
+        count = entry.get("devices", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise InvalidSpecError(f"{here}: devices must be a positive integer")
+        try:
+            if kind == "cloud":
+                value = parse_quantity(_require(entry, "usd_per_hour", (int, float), here), "USD")
+            else:
+                value = parse_quantity(_require(entry, "usd", (int, float), here), "USD")
+        except UnitError as error:
+            raise InvalidSpecError(f"{here}: {error}") from None
+        if value <= 0:
+            raise InvalidSpecError(f"{here}: price must be positive")
+        prices.append(Price(
+            device=device, kind=kind, provider=_require(entry, "provider", str, here),
+            offer=str(entry.get("instance", entry.get("offer", ""))), devices=count, usd=value, date=date,
+            source=_source(entry, sources, here), note=entry.get("note"),
+        ))
+    return tuple(prices)
+
+
 def load_catalog(root: Path) -> CatalogData:
     """Read, validate and derive a whole data tree; raises `InvalidSpecError` on the first problem."""
     if not root.is_dir():
         raise InvalidSpecError(f"{root}: not a catalog folder")
     release = _require(_read_toml(root / "release.toml"), "name", str, "release.toml")
-    sources = parse_sources(_read_toml(root / "sources.toml"))
-    architectures = parse_architectures(_read_toml(root / "architectures.toml"), sources)
+    sources = parse_sources(_merged_tables(root, "sources"), "sources/")
+    architectures = parse_architectures(_merged_tables(root, "architectures"), sources, "architectures/")
     devices: dict[str, Hardware] = {}
     names: dict[str, str] = {}
     for path, entry in iter_device_tables(root):
@@ -405,5 +546,7 @@ def load_catalog(root: Path) -> CatalogData:
                 raise InvalidSpecError(f"{path.name}: name {name!r} is used by both {names[name]} and {record.slug}")
             names[name] = record.slug
         devices[record.slug] = record
+    prices_file = root / "prices.toml"
+    prices = parse_prices(_read_toml(prices_file), sources, devices) if prices_file.is_file() else ()
     return CatalogData(release=release, sources=sources, architectures=architectures, devices=tuple(devices.values()),
-                       content_hash=content_hash(root), fingerprint=fingerprint(root))
+                       prices=prices, content_hash=content_hash(root), fingerprint=fingerprint(root))

@@ -99,13 +99,14 @@ class PeakValue(SQLModel, table=True):
 
     __tablename__ = "peak"
     __table_args__ = (
-        UniqueConstraint("revision_id", "precision", "engine", "sparse", name="uq_peak_revision_key"),
+        UniqueConstraint("revision_id", "precision", "engine", "sparse", "accumulate", name="uq_peak_revision_key"),
     )
     id: int | None = Field(default=None, primary_key=True)
     revision_id: int = Field(foreign_key="spec_revision.id", index=True, ondelete="CASCADE")
     precision: str = Field(max_length=10)
     engine: str = Field(max_length=10)
     sparse: bool = False
+    accumulate: str = Field(default="", max_length=10, sa_column_kwargs={"server_default": ""})  # "" = not stated separately
     status: str = Field(default="supported", max_length=20)  # supported | not_supported
     value: float | None = None  # reported FLOP/s or OP/s
     origin: str | None = Field(default=None, max_length=20)  # datasheet | derived
@@ -130,3 +131,20 @@ class DeviceCurrent(SQLModel, table=True):
     slug: str = Field(max_length=100, unique=True)
     revision_number: int
     record: str = Field(sa_column=Column(Text, nullable=False))  # Hardware.to_dict() as JSON
+
+
+class PriceValue(SQLModel, table=True):
+    """A dated price of a catalog release: a cloud offer (USD per hour) or a street price (USD)."""
+
+    __tablename__ = "price"
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="catalog_release.id", index=True, ondelete="CASCADE")
+    device_slug: str = Field(max_length=100, index=True)
+    kind: str = Field(max_length=10)  # cloud | street
+    provider: str = Field(max_length=100)
+    offer: str = Field(default="", max_length=200)
+    devices: int = 1
+    usd: float  # per hour for cloud offers
+    date: str = Field(max_length=10)
+    source_id: str = Field(foreign_key="source.id")
+    note: str | None = Field(default=None, sa_column=Column(Text))

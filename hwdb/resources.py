@@ -30,7 +30,7 @@ def _locate(packaged: str, top_level: str) -> Path:
 
 @cache
 def data_dir() -> Path:
-    """The shipped catalog: release.toml, sources.toml, architectures.toml, devices/."""
+    """The shipped catalog: release.toml, prices.toml, sources/, architectures/, devices/."""
     return _locate("_data", "data")
 
 
@@ -42,12 +42,12 @@ def migrations_dir() -> Path:
 
 def catalog_files(root: Path) -> list[Path]:
     """The files that make up a catalog release, in a stable order (README and scratch folders excluded)."""
-    fixed = [root / "release.toml", root / "sources.toml", root / "architectures.toml"]
-    devices = sorted((root / "devices").rglob("*.toml")) if (root / "devices").is_dir() else []
-    return [p for p in fixed if p.is_file()] + devices
+    fixed = [root / "release.toml", root / "prices.toml"]
+    folders = [sorted((root / name).rglob("*.toml")) for name in ("sources", "architectures", "devices")]
+    return [p for p in fixed if p.is_file()] + [path for paths in folders for path in paths]
 
 
-CATALOG_FORMAT = 1
+CATALOG_FORMAT = 2
 """Bump when the loader derives records differently (new fields, new rules): databases filled by an
 older hwdb then re-apply the release on next start, as they do when the data changes."""
 

@@ -24,7 +24,7 @@ def wheel(tmp_path_factory):
 
 def test_wheel_contains_data_and_migrations(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ("hwdb/_data/release.toml", "hwdb/_data/sources.toml", "hwdb/_data/architectures.toml",
+    for required in ("hwdb/_data/release.toml", "hwdb/_data/sources/nvidia.toml", "hwdb/_data/architectures/nvidia.toml",
                      "hwdb/_data/devices/nvidia/turing.toml", "hwdb/_migrations/env.py",
                      "hwdb/_migrations/versions/0001_catalog_schema.py", "estimator/peak.py", "hwdb/cli/__init__.py"):
         assert required in names, required

@@ -11,7 +11,7 @@ DbOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (SI units) instead of text.")]
 
-PRECISION_FLAGS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4")
+PRECISION_FLAGS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp6", "fp4", "int8", "int4")
 
 
 def _flag(precision: str) -> typer.models.OptionInfo:
@@ -24,6 +24,8 @@ Tf32 = Annotated[bool, _flag("tf32")]
 Bf16 = Annotated[bool, _flag("bf16")]
 Fp16 = Annotated[bool, _flag("fp16")]
 Fp8 = Annotated[bool, _flag("fp8")]
+Fp6 = Annotated[bool, _flag("fp6")]
+Fp4 = Annotated[bool, _flag("fp4")]
 Int8 = Annotated[bool, _flag("int8")]
 Int4 = Annotated[bool, _flag("int4")]
 

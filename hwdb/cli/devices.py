@@ -10,7 +10,7 @@ from hwdb import api
 from hwdb.cli import _output as out
 from hwdb.cli._options import DbOpt, JsonOpt
 
-BINARY_SPECS = {"memory", "l2_cache"}
+CACHE_SPECS = {"l2_cache", "l3_cache"}  # on-chip SRAM sizes are powers of two: shown in MiB
 
 
 def format_spec(record: Hardware, name: str) -> str:
@@ -20,12 +20,22 @@ def format_spec(record: Hardware, name: str) -> str:
         return f"${spec.value:,.0f}"
     if not spec.unit:
         return str(spec.value)
-    text = format_si(spec.value, spec.unit, binary=name in BINARY_SPECS)
+    if name == "memory":
+        return format_memory(spec.value)
+    text = format_si(spec.value, spec.unit, binary=name in CACHE_SPECS)
     if spec.direction == "bidirectional":
         return f"{text} each way ({format_si(spec.value * 2, spec.unit)} bidirectional)"
     if spec.direction == "per_direction":
         return f"{text} each way"
     return text
+
+
+def format_memory(value: float) -> str:
+    """Capacity in GB (10^9 bytes), with GiB beside it where the vendor quoted GiB: '80 GB', '16 GiB (17.2 GB)'."""
+    decimal = format_si(value, "B")
+    if value % 2**30 == 0 and value % 1e9 != 0:
+        return f"{format_si(value, 'B', binary=True)} ({decimal})"
+    return decimal
 
 
 def show(
@@ -101,7 +111,7 @@ def list_devices(
     rows = []
     for r in records:
         row = [r.slug, r.name, r.vendor, r.kind,
-               format_si(r.memory_bytes, "B", binary=True) if r.memory_bytes else "?",
+               format_memory(r.memory_bytes) if r.memory_bytes else "?",
                format_si(r.memory_bandwidth, "B/s") if r.memory_bandwidth else "?"]
         if precision:
             value = _best(r, precision)

@@ -8,7 +8,7 @@ def test_show_prints_figures_with_units_and_sources(db, cli):
     code, out, err = cli("show", "t4")
     assert code == 0 and err == ""
     assert out.startswith("NVIDIA T4 (nvidia-t4)\n")
-    for needle in ("1.59 GHz", "16 GiB", "320 GB/s", "70 W", "65 TFLOP/s", "130 TOP/s", "not supported: TF32, BF16, FP8", "Sources:", "https://"):
+    for needle in ("1.59 GHz", "16 GB", "320 GB/s", "70 W", "65 TFLOP/s", "130 TOP/s", "not supported: TF32, BF16, FP8", "Sources:", "https://"):
         assert needle in out, needle
 
 

@@ -71,13 +71,13 @@ def test_duplicate_alias_is_rejected(data_copy):
 
 
 def test_source_url_must_be_http(data_copy):
-    edit(data_copy, "sources.toml", 'url = "http', 'url = "file')
+    edit(data_copy, "sources/nvidia.toml", 'url = "http', 'url = "file')
     with pytest.raises(InvalidSpecError, match="url must be http"):
         load_catalog(data_copy)
 
 
 def test_sparse_factor_needs_its_precisions(data_copy):
-    edit(data_copy, "architectures.toml", 'sparse_precisions = ["tf32", "bf16", "fp16", "fp8", "int8"]\n', "")
+    edit(data_copy, "architectures/nvidia.toml", 'sparse_precisions = ["tf32", "bf16", "fp16", "fp8", "int8"]\n', "")
     with pytest.raises(InvalidSpecError, match="needs sparse_precisions"):
         load_catalog(data_copy)
 
