@@ -170,3 +170,49 @@ def format_rate(value: float, precision: str) -> str:
 def format_bytes(value: float, *, binary: bool = False) -> str:
     """'320 GB' (decimal) or '16 GiB' (binary)."""
     return format_si(value, "B", binary=binary)
+
+
+_DURATION = re.compile(r"^\s*((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(s|ms|us|µs|μs|ns|min)?\s*$")
+_DURATION_EXPONENTS = {"s": 0, "ms": -3, "us": -6, "µs": -6, "μs": -6, "ns": -9}
+
+
+def parse_duration(text: "str | int | float") -> float:
+    """Parse '3.1ms', '250 us', '1.5 s' (a bare number is seconds) into seconds.
+
+    >>> parse_duration("3.1ms")
+    0.0031
+    """
+    if isinstance(text, bool):
+        raise UnitError(f"not a duration: {text!r}")
+    if isinstance(text, (int, float)):
+        value = float(text)
+    else:
+        match = _DURATION.match(text)
+        if not match:
+            raise UnitError(f"not a duration: {text!r} (expected e.g. '3.1ms', '250us', '2s')")
+        number, unit = match.group(1), match.group(2) or "s"
+        if unit == "min":
+            value = float(number) * 60
+        else:  # shift the written exponent, so that '3.1ms' is exactly float('3.1e-3')
+            mantissa, _, exponent = number.lower().partition("e")
+            value = float(f"{mantissa}e{int(exponent or 0) + _DURATION_EXPONENTS[unit]}")
+    if not math.isfinite(value) or value <= 0:
+        raise UnitError(f"a duration must be positive, got {text!r}")
+    return value
+
+
+def format_time(seconds: float, digits: int = 3) -> str:
+    """'17.6 ms', '116 µs', '2.5 s'.
+
+    >>> format_time(0.0176), format_time(116.2e-6), format_time(2.5)
+    ('17.6 ms', '116 µs', '2.5 s')
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return f"{seconds} s"
+    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if abs(seconds) >= factor or unit == "ns":
+            text = f"{seconds / factor:.{digits}g}"
+            if "e" in text:
+                text = f"{seconds / factor:.0f}"
+            return f"{text} {unit}"
+    return f"{seconds} s"  # unreachable

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from estimator.hardware import PeakUnavailable
-from hwdb.cli import devices, peak
+from hwdb.cli import devices, estimate, peak
 from hwdb.errors import ExitStatus, HwdbError
 
 app = typer.Typer(
@@ -25,6 +25,9 @@ app = typer.Typer(
 app.command("peak")(peak.peak)
 app.command("show")(devices.show)
 app.command("list")(devices.list_devices)
+app.command("estimate")(estimate.estimate)
+app.command("util")(estimate.util)
+app.command("models")(estimate.models)
 
 
 def _fail(message: str, status: ExitStatus) -> int:
