@@ -10,12 +10,12 @@ Importing hwdb is cheap: the database layer (SQLAlchemy, alembic) loads only whe
 """
 
 from estimator.hardware import Hardware, Peak, PeakUnavailable
-from hwdb.api import device, devices, peak, snapshot
+from hwdb.api import device, devices, estimate, model, peak, snapshot
 from hwdb.errors import AmbiguousDeviceError, DatabaseError, HwdbError, InvalidSpecError, SchemaVersionError, UnknownDeviceError
 
 __all__ = [
     "AmbiguousDeviceError", "DatabaseError", "Hardware", "HwdbError", "InvalidSpecError", "Peak", "PeakUnavailable",
-    "SchemaVersionError", "UnknownDeviceError", "device", "devices", "open_catalog", "peak", "snapshot",
+    "SchemaVersionError", "UnknownDeviceError", "device", "devices", "estimate", "model", "open_catalog", "peak", "snapshot",
 ]
 
 

@@ -55,3 +55,23 @@ def peak(name: str, precision: str = "fp32", *, sparse: bool = False, engine: st
     source gives the figure.
     """
     return device(name, db=db).peak(precision, engine=engine, sparse=sparse).value
+
+
+def model(name: str):
+    """A built-in model (`hwdb models`), a description shipped in data/models/, or a .toml/.json file, as an
+    `estimator.models.Model`."""
+    from hwdb.workloads import load_model
+
+    return load_model(name)
+
+
+def estimate(model_name: str, device_name: str, precision: str = "fp32", *, batch: int = 1, efficiency=None, db: str | None = None):
+    """The roofline estimate of a model on a catalog device: an `estimator.roofline.Estimate`.
+
+    >>> e = hwdb.estimate("resnet50", "t4", "fp16", batch=32)   # doctest: +SKIP
+    >>> e.latency_s, e.throughput, e.mfu                        # doctest: +SKIP
+    (0.0176, 1819.1, 0.23)
+    """
+    from estimator.roofline import estimate as run
+
+    return run(model(model_name), device(device_name, db=db), precision, batch, efficiency)

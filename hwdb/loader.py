@@ -43,7 +43,7 @@ SPEC_TYPES: dict[str, tuple[str, str]] = {
     "launch_price": ("quantity", "USD"),
 }
 DIRECTIONS = ("bidirectional", "per_direction")
-DEVICE_KEYS = {"slug", "name", "vendor", "kind", "architecture", "form_factor", "aliases", "specs", "peak"}
+DEVICE_KEYS = {"slug", "name", "vendor", "kind", "architecture", "form_factor", "aliases", "matrix_label", "specs", "peak"}
 PEAK_KEYS = {"precision", "engine", "sparse", "accumulate", "value", "status", "clock", "source", "note"}
 KINDS = ("gpu", "cpu", "tpu", "npu", "soc")
 """gpu; cpu; tpu (Google); npu (other AI accelerators: Gaudi, Inferentia, Trainium); soc (CPU, GPU and
@@ -440,13 +440,21 @@ def parse_device(entry: Any, sources: Mapping[str, Source], architectures: Mappi
         slug=slug, name=_require(entry, "name", str, here), vendor=_require(entry, "vendor", str, here),
         kind=kind, architecture=arch_key, form_factor=entry.get("form_factor"),
         aliases=tuple(a.strip().lower() for a in aliases), specs=specs, peaks=peaks, unsupported=unsupported,
-        sources={k: sources[k] for k in sorted(used - {None})}, matrix_label=arch.matrix_label if arch else "matrix",
+        sources={k: sources[k] for k in sorted(used - {None})}, matrix_label=_matrix_label(entry, arch, here),
         sparse_precisions=arch.sparse_precisions if arch else None,
     )
     problems = derivation_problems(record)
     if problems:
         raise InvalidSpecError(f"{here}: {problems[0]}")
     return record
+
+
+def _matrix_label(entry: Mapping[str, Any], arch: Architecture | None, where: str) -> str:
+    """What the vendor calls the matrix engine: the device's own `matrix_label`, else its architecture's."""
+    label = entry.get("matrix_label", arch.matrix_label if arch else "matrix")
+    if not isinstance(label, str) or not label.strip():
+        raise InvalidSpecError(f"{where}: matrix_label must be a non-empty string")
+    return label.strip()
 
 
 def derivation_problems(record: Hardware, tolerance: float = DATASHEET_TOLERANCE) -> list[str]:
