@@ -11,7 +11,7 @@ import sys
 import typer
 
 from estimator.hardware import PeakUnavailable
-from hwdb.cli import devices, estimate, peak
+from hwdb.cli import devices, estimate, peak, validate
 from hwdb.errors import ExitStatus, HwdbError
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.command("list")(devices.list_devices)
 app.command("estimate")(estimate.estimate)
 app.command("util")(estimate.util)
 app.command("models")(estimate.models)
+app.command("validate")(validate.validate)
 
 
 def _fail(message: str, status: ExitStatus) -> int:

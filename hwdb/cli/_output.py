@@ -35,15 +35,16 @@ def engine_label(record: Hardware, peak: Peak) -> str:
 
 
 def peak_label(record: Hardware, peak: Peak) -> str:
-    """'FP16 tensor, dense'."""
-    return f"{peak.precision.upper()} {engine_label(record, peak)}, {'sparse' if peak.sparse else 'dense'}"
+    """'FP16 tensor, dense' ('..., FP32 accumulate' where the vendor quotes rates per accumulate mode)."""
+    accumulate = f", {peak.accumulate.upper()} accumulate" if peak.accumulate else ""
+    return f"{peak.precision.upper()} {engine_label(record, peak)}, {'sparse' if peak.sparse else 'dense'}{accumulate}"
 
 
 def peak_json(record: Hardware, peak: Peak) -> dict[str, Any]:
     d = peak.derivation
     return {
         "device": record.slug, "name": record.name, "precision": peak.precision, "engine": peak.engine,
-        "sparse": peak.sparse, "value": peak.value, "unit": "OP/s" if is_integer_precision(peak.precision) else "FLOP/s",
+        "sparse": peak.sparse, "accumulate": peak.accumulate, "value": peak.value, "unit": "OP/s" if is_integer_precision(peak.precision) else "FLOP/s",
         "origin": peak.origin, "datasheet_value": peak.datasheet_value, "derived_value": peak.derived_value,
         "source": _source_json(record, peak.source),
         "derivation": None if d is None else {
@@ -64,12 +65,21 @@ def cite(record: Hardware, source_id: str | None) -> str:
     return f"{source.title} <{source.url}>" if source else "(no source)"
 
 
+CLOCK_NAMES = {
+    "boost_clock": "boost clock", "base_clock": "base clock", "all_core_clock": "all-core turbo clock",
+    "vendor_rate_clock": "clock the vendor's figure assumes",
+}
+
+
 def explain_lines(record: Hardware, peak: Peak) -> list[str]:
     """The derivation beside the datasheet figure, each with its source."""
     lines = []
     d = peak.derivation
     if d is not None:
-        clock = "boost clock" if d.clock_name == "boost_clock" else "clock the vendor's rate assumes"
+        clock = CLOCK_NAMES.get(d.clock_name, d.clock_name)
+        boost = record.spec("boost_clock")
+        if d.clock_name == "vendor_rate_clock" and boost and boost != d.clock_hz:
+            clock += f" (boost clock {format_si(boost, 'Hz')})"
         unit = d.unit_name.replace("_", " ")
         sparse = f" x {d.sparse_factor:g} (2:4 sparsity)" if d.sparse_factor != 1 else ""
         lines.append(

@@ -4,7 +4,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from estimator.hardware import SPEC_NAMES, Hardware, PeakUnavailable
+from estimator.hardware import SPEC_NAMES, Hardware
 from estimator.units import PRECISIONS, format_rate, format_si
 from hwdb import api
 from hwdb.cli import _output as out
@@ -72,49 +72,74 @@ def show(
         out.echo(f"  {source.id}: {source.title} <{source.url}>")
 
 
-def _best(record: Hardware, precision: str) -> float | None:
-    try:
-        return record.peak(precision).value
-    except PeakUnavailable:
-        return None
+def _cell(target, record: Hardware) -> str:
+    """A field's value as a table cell: a peak with its unit, a figure with the field's unit, '?' when unknown."""
+    value = target.value(record)
+    if value is None:
+        precision = target.name.split("_")[0]
+        return "not supported" if precision in PRECISIONS and not record.is_supported(precision) else "?"
+    if target.text:
+        return str(value)
+    if target.unit in ("FLOP/s", "OP/s") and target.scale == 1.0:
+        return format_si(value, target.unit)
+    if target.name == "memory":
+        return format_memory(value)
+    if target.scale == 1.0 and target.unit:
+        return format_si(value, target.unit, binary=target.name in CACHE_SPECS)
+    return f"{value:,.4g}"
+
+
+def _header(name: str) -> str:
+    """'INT8 peak', 'FP16 sparse peak' for precisions; the field name otherwise."""
+    precision, _, rest = name.partition("_")
+    if precision in PRECISIONS and rest in ("", "sparse"):
+        return f"{precision.upper()}{' sparse' if rest else ''} peak"
+    return name
 
 
 def list_devices(
     vendor: Annotated[Optional[str], typer.Option("--vendor", help="Only this vendor (case-insensitive).")] = None,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this kind: gpu, cpu, tpu, npu, ...")] = None,
-    sort: Annotated[Optional[str], typer.Option("--sort", metavar="PRECISION", help=f"Sort by dense peak at this precision, highest first ({', '.join(PRECISIONS)}).")] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this kind: gpu, cpu, tpu, npu, soc.")] = None,
+    where: Annotated[Optional[list[str]], typer.Option("--where", metavar="COND", help="Keep devices where FIELD OP VALUE holds, e.g. 'memory_gb>=80', 'bf16_tflops>500', 'vendor=amd'; repeat to combine.")] = None,
+    sort: Annotated[Optional[str], typer.Option("--sort", metavar="FIELD", help=f"Sort by a field, highest first: a precision ({', '.join(PRECISIONS)}: its dense peak), a figure (memory_gb, memory_bandwidth, tdp_w, launch_price_usd, ...) or text (vendor, name).")] = None,
+    reverse: Annotated[bool, typer.Option("--reverse", help="Lowest first (text fields: Z to A).")] = False,
     json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """The devices in the catalog.
+    """The devices in the catalog, filtered and sorted on any figure.
 
-    Example: hwdb list --vendor nvidia --sort bf16
+    Example: hwdb list --where "memory_gb>=80" --sort bf16
     """
-    if sort is not None and sort.lower() not in PRECISIONS:
-        raise typer.BadParameter(f"unknown precision {sort!r}; choose from {', '.join(PRECISIONS)}", param_hint="--sort")
+    from hwdb.fields import condition, field
+
+    conditions = [condition(text) for text in where or []]
+    target = field(sort) if sort else None
     records = [
         r for r in api.devices(db=db)
         if (vendor is None or r.vendor.lower() == vendor.lower()) and (kind is None or r.kind.lower() == kind.lower())
+        and all(c(r) for c in conditions)
     ]
-    precision = sort.lower() if sort else None
-    if precision:
-        records.sort(key=lambda r: -(_best(r, precision) or -1.0))
+    if target is not None:
+        known = [r for r in records if target.value(r) is not None]
+        unknown = [r for r in records if target.value(r) is None]
+        known.sort(key=lambda r: (str(target.value(r)).lower() if target.text else target.value(r)), reverse=not target.text)
+        if reverse:
+            known.reverse()
+        records = known + unknown  # devices without the figure come last either way
+    shown = list(dict.fromkeys([c.field for c in conditions] + ([target] if target else [])))
+    shown = [f for f in shown if f.name not in ("vendor", "kind", "slug", "name")]
     if json:
         out.print_json([
             {"slug": r.slug, "name": r.name, "vendor": r.vendor, "kind": r.kind, "architecture": r.architecture,
              "memory_bytes": r.memory_bytes, "memory_bandwidth_byte_per_s": r.memory_bandwidth,
-             **({f"{precision}_peak": _best(r, precision)} if precision else {})}
+             **{f.name: f.value(r) for f in shown}}
             for r in records
         ])
         return
-    columns = ["device", "name", "vendor", "kind", "memory", "bandwidth"] + ([f"{precision.upper()} peak"] if precision else [])
-    rows = []
-    for r in records:
-        row = [r.slug, r.name, r.vendor, r.kind,
-               format_memory(r.memory_bytes) if r.memory_bytes else "?",
-               format_si(r.memory_bandwidth, "B/s") if r.memory_bandwidth else "?"]
-        if precision:
-            value = _best(r, precision)
-            row.append(format_rate(value, precision) if value else ("not supported" if not r.is_supported(precision) else "?"))
-        rows.append(row)
-    out.table(None, columns, rows, right=(4, 5, 6))
+    columns = ["device", "name", "vendor", "kind", "memory", "bandwidth"] + [_header(f.name) for f in shown]
+    rows = [
+        [r.slug, r.name, r.vendor, r.kind, format_memory(r.memory_bytes) if r.memory_bytes else "?",
+         format_si(r.memory_bandwidth, "B/s") if r.memory_bandwidth else "?", *[_cell(f, r) for f in shown]]
+        for r in records
+    ]
+    out.table(None, columns, rows, right=tuple(range(4, len(columns))))

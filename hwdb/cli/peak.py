@@ -1,9 +1,10 @@
 """`hwdb peak DEVICE --fp16`: one peak, or all of a device's peaks."""
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
+from estimator.hardware import ACCUMULATE
 from estimator.units import format_rate
 from hwdb import api
 from hwdb.cli import _output as out
@@ -16,6 +17,7 @@ def peak(
     fp16: Fp16 = False, fp8: Fp8 = False, fp6: Fp6 = False, fp4: Fp4 = False, int8: Int8 = False, int4: Int4 = False,
     sparse: Annotated[bool, typer.Option("--sparse", help="The 2:4 structured-sparsity figure instead of the dense one.")] = False,
     vector: Annotated[bool, typer.Option("--vector", help="The vector engine (CUDA cores / SIMD), not the tensor/matrix engine.")] = False,
+    accumulate: Annotated[Optional[str], typer.Option("--accumulate", metavar="MODE", help="fp32 or fp16: the figure for this accumulator precision, where the vendor quotes both (GeForce tensor cores). Default: FP32 accumulate.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show the derivation (chips x clock x units x ops/clock) beside the datasheet figure and its source.")] = False,
     json: JsonOpt = False,
     db: DbOpt = None,
@@ -35,7 +37,9 @@ def peak(
         rows = [[out.peak_label(record, p), format_rate(p.value, p.precision), p.origin] for p in peaks]
         out.table(f"{record.name} peaks", ["precision", "peak", "origin"], rows, right=(1,))
         return
-    found = record.peak(precision, engine=engine, sparse=sparse)
+    if accumulate is not None and accumulate.lower() not in ACCUMULATE:
+        raise typer.BadParameter(f"choose from {', '.join(ACCUMULATE)}", param_hint="--accumulate")
+    found = record.peak(precision, engine=engine, sparse=sparse, accumulate=accumulate and accumulate.lower())
     if json:
         out.print_json(out.peak_json(record, found))
         return

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 
 
 def test_show_prints_figures_with_units_and_sources(db, cli):
@@ -26,9 +28,34 @@ def test_show_json_round_trips(db, cli):
 def test_list_sorts_by_a_precision(db, cli):
     code, out, _ = cli("list", "--sort", "fp16", "--json")
     data = json.loads(out)
-    assert code == 0 and data[0]["slug"] in {"nvidia-h100-sxm"}
-    values = [d["fp16_peak"] for d in data if d["fp16_peak"]]
-    assert values == sorted(values, reverse=True)
+    values = [d["fp16"] for d in data if d["fp16"]]
+    assert code == 0 and values == sorted(values, reverse=True)
+    assert all(d["fp16"] is None for d in data[len(values):])  # devices without the figure come last
+    h100 = next(d for d in data if d["slug"] == "nvidia-h100-sxm")
+    assert h100["fp16"] == 989.4e12
+
+
+def test_list_where_and_sort_on_any_figure(db, cli):
+    code, out, _ = cli("list", "--where", "memory_gb>=80", "--where", "vendor=nvidia", "--sort", "memory_bandwidth_tbs", "--json")
+    data = json.loads(out)
+    assert code == 0 and data and all(d["memory_bytes"] >= 80e9 and d["vendor"] == "NVIDIA" for d in data)
+    assert [d["memory_bandwidth_tbs"] for d in data] == sorted((d["memory_bandwidth_tbs"] for d in data), reverse=True)
+    same = json.loads(cli("list", "--where", "memory>=80GB", "--where", "vendor=nvidia", "--json")[1])
+    assert {d["slug"] for d in same} == {d["slug"] for d in data}
+    _, out, _ = cli("list", "--where", "bf16_tflops>900", "--json")
+    assert "nvidia-h100-sxm" in {d["slug"] for d in json.loads(out)}
+    assert "nvidia-a100-sxm4-80gb" not in {d["slug"] for d in json.loads(out)}
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("--where", "memory_gb>=abc"), "not a number"),
+    (("--where", "speed>3"), "unknown field"),
+    (("--where", "memory_gb"), "FIELD OP VALUE"),
+    (("--sort", "colour"), "unknown field"),
+])
+def test_list_bad_fields(db, cli, args, needle):
+    code, out, err = cli("list", *args)
+    assert code == 2 and out == "" and needle in err and err.count("\n") == 1
 
 
 def test_list_filters(db, cli):
@@ -45,7 +72,7 @@ def test_list_table(db, cli):
 
 def test_list_rejects_an_unknown_precision(db, cli):
     code, out, err = cli("list", "--sort", "fp12")
-    assert code == 2 and out == "" and "unknown precision 'fp12'" in err and err.count("\n") == 1
+    assert code == 2 and out == "" and "unknown field 'fp12'" in err and err.count("\n") == 1
 
 
 def test_show_unknown_device(db, cli):

@@ -39,7 +39,7 @@ def test_explain_shows_derivation_datasheet_and_sources(db, cli):
 
 def test_explain_names_the_clock_the_vendor_used(db, cli):
     _, out, _ = cli("peak", "h100-sxm", "--fp16", "--explain")
-    assert "1.83 GHz clock the vendor's rate assumes x 528 tensor cores x 1024 FLOP/clock" in out
+    assert "1.83 GHz clock the vendor's figure assumes (boost clock 1.98 GHz) x 528 tensor cores x 1024 FLOP/clock" in out
 
 
 def test_json_is_si(db, cli):
@@ -84,3 +84,10 @@ def test_bad_input_is_one_line_and_exit_2(db, cli, args, needle):
     code, out, err = cli("peak", *args)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("hwdb: ") and needle in err
+
+
+def test_accumulate_mode_is_chosen_explicitly(db, cli):
+    code, out, err = cli("peak", "h100-sxm", "--fp16", "--accumulate", "fp16")
+    assert code == 1 and "FP16 tensor unknown" in err  # H100's figure is not quoted per accumulate mode
+    code, _, err = cli("peak", "t4", "--fp16", "--accumulate", "fp64")
+    assert code == 2 and "--accumulate" in err
