@@ -67,7 +67,7 @@ def test_sparse_figures_are_twice_dense_where_both_are_printed(slug):
     record = DEVICES[slug]
     for peak in record.peaks:
         if peak.sparse and peak.datasheet_value:
-            dense = next((p for p in record.peaks if (p.precision, p.engine, p.sparse) == (peak.precision, peak.engine, False)), None)
+            dense = next((p for p in record.peaks if (p.precision, p.engine, p.accumulate, p.sparse) == (peak.precision, peak.engine, peak.accumulate, False)), None)
             if dense is not None and dense.datasheet_value:
                 assert abs(relative_error(peak.datasheet_value, 2 * dense.datasheet_value)) <= DATASHEET_TOLERANCE
 
