@@ -98,6 +98,7 @@ class Hardware:
     revision: int | None = None
     release: str | None = None
     matrix_label: str = "matrix"  # what the vendor calls its matrix engine: "tensor", "AMX", "MXU"
+    retired: bool = False  # withdrawn from the catalog (kept for history)
 
     # -- figures --------------------------------------------------------------------------------
     def spec(self, name: str) -> Any:
@@ -208,6 +209,7 @@ class Hardware:
             "unsupported": sorted([list(pair) for pair in self.unsupported]),
             "sparse_precisions": None if self.sparse_precisions is None else sorted(self.sparse_precisions),
             "sources": {k: {"url": s.url, "title": s.title, "publisher": s.publisher} for k, s in self.sources.items()},
+            "retired": self.retired,
         }
 
     @classmethod
@@ -222,6 +224,7 @@ class Hardware:
             unsupported=frozenset(tuple(pair) for pair in data.get("unsupported", ())),
             sparse_precisions=None if data.get("sparse_precisions") is None else frozenset(data["sparse_precisions"]),
             sources={k: Source(id=k, **v) for k, v in data.get("sources", {}).items()},
+            retired=bool(data.get("retired", False)),
         )
 
 

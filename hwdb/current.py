@@ -13,7 +13,7 @@ from pathlib import Path
 from estimator.hardware import Hardware
 from hwdb.lookup import normalise, resolve
 
-SCHEMA_HEAD = "0002"  # must equal hwdb.db.SCHEMA_HEAD (a test checks), without importing sqlalchemy
+SCHEMA_HEAD = "0003"  # must equal hwdb.db.SCHEMA_HEAD (a test checks), without importing sqlalchemy
 
 
 class Snapshot:

@@ -11,7 +11,7 @@ from hwdb.config import sqlite_path, user_data_dir
 from hwdb.errors import DatabaseError, SchemaVersionError
 from hwdb.resources import migrations_dir
 
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 """The alembic head this hwdb writes; hwdb.current checks it without importing alembic (a test keeps it true)."""
 
 ADVISORY_LOCK_KEY = 0x68776462  # "hwdb": PostgreSQL advisory lock serialising upgrades and releases

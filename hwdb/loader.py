@@ -5,7 +5,7 @@ nothing touches the database. Errors raise `InvalidSpecError` naming the file an
 """
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -104,6 +104,7 @@ class CatalogData:
     architectures: Mapping[str, Architecture]
     devices: tuple[Hardware, ...]
     prices: tuple[Price, ...] = ()
+    entries: Mapping[str, dict] = field(default_factory=dict)  # slug -> the device's data entry (JSON-safe)
     content_hash: str = ""  # SHA-256 of the files: the identity of the release
     fingerprint: str = ""  # the cheap change detector checked on every start
 
@@ -544,9 +545,11 @@ def load_catalog(root: Path) -> CatalogData:
     sources = parse_sources(_merged_tables(root, "sources"), "sources/")
     architectures = parse_architectures(_merged_tables(root, "architectures"), sources, "architectures/")
     devices: dict[str, Hardware] = {}
+    entries: dict[str, dict] = {}
     names: dict[str, str] = {}
     for path, entry in iter_device_tables(root):
         record = parse_device(entry, sources, architectures, path.relative_to(root).as_posix())
+        entries[record.slug] = plain(entry)
         if record.slug in devices:
             raise InvalidSpecError(f"{path.name}: duplicate device slug {record.slug!r}")
         for name in (record.slug, *record.aliases):
@@ -557,4 +560,15 @@ def load_catalog(root: Path) -> CatalogData:
     prices_file = root / "prices.toml"
     prices = parse_prices(_read_toml(prices_file), sources, devices) if prices_file.is_file() else ()
     return CatalogData(release=release, sources=sources, architectures=architectures, devices=tuple(devices.values()),
-                       prices=prices, content_hash=content_hash(root), fingerprint=fingerprint(root))
+                       prices=prices, entries=entries, content_hash=content_hash(root), fingerprint=fingerprint(root))
+
+
+def plain(value: Any) -> Any:
+    """A TOML value as JSON-safe data (dates and times become ISO strings)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

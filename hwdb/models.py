@@ -37,6 +37,7 @@ class CatalogRelease(SQLModel, table=True):
     fingerprint: str = Field(max_length=40)  # cheap change detector checked on every start
     applied_at: datetime
     devices_changed: int = 0
+    last_revision_id: int | None = None  # the newest spec_revision.id when the release was applied: the catalog "as of" it
 
 
 class Device(SQLModel, table=True):
@@ -76,6 +77,8 @@ class SpecRevision(SQLModel, table=True):
     form_factor: str | None = Field(default=None, max_length=100)
     aliases: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     retired: bool = False
+    record: str | None = Field(default=None, sa_column=Column(Text))  # Hardware.to_dict() as JSON: the figures as derived
+    entry: str | None = Field(default=None, sa_column=Column(Text))  # the data-file entry (JSON) the record was derived from
 
 
 class SpecValue(SQLModel, table=True):
