@@ -55,14 +55,14 @@ def test_unknown_device_suggests_the_closest_names(db):
         hwdb.device("t5")
     assert "t4" in error.value.suggestions
     with pytest.raises(UnknownDeviceError) as error:
-        hwdb.device("h200")
-    assert error.value.suggestions[0].startswith("h100")
+        hwdb.device("h300")
+    assert error.value.suggestions[0].startswith(("h100", "h200", "h20"))
 
 
 def test_ambiguous_prefix_lists_the_devices(db):
     with pytest.raises(AmbiguousDeviceError) as error:
-        hwdb.device("a100-")
-    assert set(error.value.matches) == {"nvidia-a100-pcie-40gb", "nvidia-a100-sxm4-80gb"}
+        hwdb.device("v100-pcie")
+    assert set(error.value.matches) == {"nvidia-v100-pcie-16gb", "nvidia-v100-pcie-32gb"}
 
 
 def test_second_start_reads_without_sqlalchemy_and_writes_nothing(db):
