@@ -10,6 +10,11 @@ from hwdb.config import resolve_database_url, sqlite_path
 from hwdb.current import Snapshot, read_sqlite
 
 
+release_reporter = None
+"""Called with one line when start-up applied a new catalog release to an existing database (the CLI
+prints it on stderr; the library stays quiet)."""
+
+
 def snapshot(db: str | None = None) -> Snapshot:
     """The current catalog, created and filled on first use.
 
@@ -28,7 +33,10 @@ def snapshot(db: str | None = None) -> Snapshot:
 
     catalog = Catalog(url)
     try:
-        return catalog.ensure().snapshot()
+        snapshot = catalog.ensure().snapshot()
+        if release_reporter is not None and catalog.last_release is not None and not catalog.last_release.first:
+            release_reporter(catalog.last_release.summary())
+        return snapshot
     finally:
         catalog.close()
 

@@ -19,9 +19,10 @@ SCHEMA_HEAD = "0003"  # must equal hwdb.db.SCHEMA_HEAD (a test checks), without 
 class Snapshot:
     """All current device records, with their lookup names; what readers query."""
 
-    def __init__(self, records: Mapping[str, str], names: Mapping[str, str]):
+    def __init__(self, records: Mapping[str, str], names: Mapping[str, str], *, include_retired: bool = False):
         self._records = dict(records)  # slug -> JSON record, decoded on demand
         self.names = dict(names)  # normalised name -> slug
+        self.include_retired = include_retired
 
     def device(self, name: str) -> Hardware:
         """The record `name` denotes (slug or alias, case-insensitive); raises UnknownDeviceError with suggestions."""
@@ -29,7 +30,9 @@ class Snapshot:
         return Hardware.from_dict(json.loads(self._records[slug]))
 
     def devices(self) -> list[Hardware]:
-        return [Hardware.from_dict(json.loads(self._records[slug])) for slug in sorted(self._records)]
+        """Every device, by slug; retired ones only with ``include_retired`` (a retired device still resolves by name)."""
+        records = [Hardware.from_dict(json.loads(self._records[slug])) for slug in sorted(self._records)]
+        return records if self.include_retired else [r for r in records if not r.retired]
 
 
 def names_of(slug: str, aliases: list[str] | tuple[str, ...]) -> dict[str, str]:

@@ -33,6 +33,7 @@ def make_engine(url: str) -> Engine:
                 raise DatabaseError(f"cannot create {path.parent}: {error.strerror}") from None
         elif not path.parent.is_dir():
             raise DatabaseError(f"folder {path.parent} does not exist")
+    url = _with_driver(url)
     try:
         engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
     except ImportError as error:
@@ -43,6 +44,16 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _with_driver(url: str) -> str:
+    """'postgresql://' means psycopg 3 (hwdb's postgres extra) unless psycopg2 is what is installed."""
+    if url.startswith(("postgresql://", "postgres://")):
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg") is not None:
+            return "postgresql+psycopg://" + url.partition("://")[2]
+    return url
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -88,7 +99,11 @@ def exclusive(engine: Engine) -> Iterator[None]:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
     elif engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
+        try:
+            connection = engine.connect()
+        except SQLAlchemyError as error:
+            raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {describe(error)}") from None
+        with connection:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
             connection.commit()
             try:
@@ -135,7 +150,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             raise SchemaVersionError(
                 f"the catalog at {_redact(str(engine.url))} has schema {found}, newer than this hwdb knows; upgrade hwdb"
             )
-        with engine.begin() as connection:
+        with _migration_connection(engine) as connection:
             command.upgrade(alembic_config(connection), revision)
     except SQLAlchemyError as error:
         raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {describe(error)}") from None
@@ -144,8 +159,33 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
-    with engine.begin() as connection:
-        command.downgrade(alembic_config(connection), revision)
+    try:
+        with _migration_connection(engine) as connection:
+            command.downgrade(alembic_config(connection), revision)
+    except SQLAlchemyError as error:
+        raise DatabaseError(f"cannot downgrade the catalog at {_redact(str(engine.url))}: {describe(error)}") from None
+
+
+@contextlib.contextmanager
+def _migration_connection(engine: Engine) -> Iterator:
+    """One transaction for a migration. On SQLite, foreign keys are off while it runs: alembic rebuilds a
+    table to alter it, and dropping the old copy would otherwise cascade-delete every row that refers to
+    it. The keys are checked before the transaction commits."""
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise DatabaseError(f"the migration would leave {len(broken)} rows pointing at missing rows (first: {broken[0]}); nothing was changed")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def author() -> str:

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from estimator.hardware import PeakUnavailable
-from hwdb.cli import devices, estimate, peak, validate
+from hwdb.cli import _output, devices, estimate, peak, validate, versions
 from hwdb.errors import ExitStatus, HwdbError
 
 app = typer.Typer(
@@ -29,6 +29,14 @@ app.command("estimate")(estimate.estimate)
 app.command("util")(estimate.util)
 app.command("models")(estimate.models)
 app.command("validate")(validate.validate)
+app.command("add")(versions.add)
+app.command("edit")(versions.edit)
+app.command("history")(versions.history)
+app.command("diff")(versions.diff)
+app.command("releases")(versions.releases)
+app.command("export")(versions.export)
+app.command("pull")(versions.pull)
+app.add_typer(versions.db_app, name="db")
 
 
 def _fail(message: str, status: ExitStatus) -> int:
@@ -38,6 +46,9 @@ def _fail(message: str, status: ExitStatus) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI on `argv` and return the exit code (what tests call)."""
+    from hwdb import api
+
+    api.release_reporter = _output.note
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="hwdb", standalone_mode=False)

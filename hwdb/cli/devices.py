@@ -9,45 +9,39 @@ from estimator.units import PRECISIONS, format_rate, format_si
 from hwdb import api
 from hwdb.cli import _output as out
 from hwdb.cli._options import DbOpt, JsonOpt
-
-CACHE_SPECS = {"l2_cache", "l3_cache"}  # on-chip SRAM sizes are powers of two: shown in MiB
-
+from hwdb.formatting import CACHE_SPECS, format_memory, format_spec_value
 
 def format_spec(record: Hardware, name: str) -> str:
-    """A spec with its unit: '16 GiB', '320 GB/s', '1.59 GHz', '16 GB/s per direction (quoted 32 GB/s bidirectional)'."""
+    """A spec with its unit: '16 GB', '320 GB/s', '1.59 GHz', '16 GB/s each way (32 GB/s bidirectional)'."""
     spec = record.specs[name]
-    if spec.unit == "USD":
-        return f"${spec.value:,.0f}"
-    if not spec.unit:
-        return str(spec.value)
-    if name == "memory":
-        return format_memory(spec.value)
-    text = format_si(spec.value, spec.unit, binary=name in CACHE_SPECS)
-    if spec.direction == "bidirectional":
-        return f"{text} each way ({format_si(spec.value * 2, spec.unit)} bidirectional)"
-    if spec.direction == "per_direction":
-        return f"{text} each way"
-    return text
-
-
-def format_memory(value: float) -> str:
-    """Capacity in GB (10^9 bytes), with GiB beside it where the vendor quoted GiB: '80 GB', '16 GiB (17.2 GB)'."""
-    decimal = format_si(value, "B")
-    if value % 2**30 == 0 and value % 1e9 != 0:
-        return f"{format_si(value, 'B', binary=True)} ({decimal})"
-    return decimal
+    return format_spec_value(name, spec.value, spec.unit, spec.direction)
 
 
 def show(
     device: Annotated[str, typer.Argument(help="Device slug or alias.")],
+    rev: Annotated[Optional[int], typer.Option("--rev", min=1, help="An earlier revision (see `hwdb history`).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD", help="The device as it stood at the end of that day (UTC).")] = None,
     json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """Every figure of a device, with its source.
+    """Every figure of a device, with its source (now, or at a revision or date).
 
     Example: hwdb show h100-sxm
     """
-    record = api.device(device, db=db)
+    if rev is not None and as_of is not None:
+        raise typer.BadParameter("give --rev or --as-of, not both")
+    if rev is not None or as_of is not None:
+        from datetime import date
+
+        from hwdb.cli.versions import _versions
+
+        try:
+            when = date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise typer.BadParameter(f"not a date: {as_of!r} (YYYY-MM-DD)", param_hint="--as-of") from None
+        record = _versions(db).device_at(device, revision=rev, as_of=when)
+    else:
+        record = api.device(device, db=db)
     if json:
         out.print_json(record.to_dict())
         return
@@ -56,7 +50,8 @@ def show(
     out.echo("  " + " | ".join(d for d in details if d))
     if record.aliases:
         out.echo(f"  aliases: {', '.join(record.aliases)}")
-    out.echo(f"  revision {record.revision} (release {record.release or 'local'})")
+    out.echo(f"  revision {record.revision} ({'release ' + record.release if record.release else 'local edit'})"
+             f"{'  RETIRED: withdrawn from the catalog' if record.retired else ''}")
     spec_rows = [[name, format_spec(record, name), record.specs[name].source or ""] for name in SPEC_NAMES if name in record.specs]
     out.table("Figures", ["figure", "value", "source"], spec_rows)
     peak_rows = [
@@ -97,12 +92,19 @@ def _header(name: str) -> str:
     return name
 
 
+def _with_retired(db: str | None) -> list[Hardware]:
+    snapshot = api.snapshot(db)
+    snapshot.include_retired = True
+    return snapshot.devices()
+
+
 def list_devices(
     vendor: Annotated[Optional[str], typer.Option("--vendor", help="Only this vendor (case-insensitive).")] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", help="Only this kind: gpu, cpu, tpu, npu, soc.")] = None,
     where: Annotated[Optional[list[str]], typer.Option("--where", metavar="COND", help="Keep devices where FIELD OP VALUE holds, e.g. 'memory_gb>=80', 'bf16_tflops>500', 'vendor=amd'; repeat to combine.")] = None,
     sort: Annotated[Optional[str], typer.Option("--sort", metavar="FIELD", help=f"Sort by a field, highest first: a precision ({', '.join(PRECISIONS)}: its dense peak), a figure (memory_gb, memory_bandwidth, tdp_w, launch_price_usd, ...) or text (vendor, name).")] = None,
     reverse: Annotated[bool, typer.Option("--reverse", help="Lowest first (text fields: Z to A).")] = False,
+    retired: Annotated[bool, typer.Option("--retired", help="Include retired devices.")] = False,
     json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
@@ -115,7 +117,7 @@ def list_devices(
     conditions = [condition(text) for text in where or []]
     target = field(sort) if sort else None
     records = [
-        r for r in api.devices(db=db)
+        r for r in (api.snapshot(db).devices() if not retired else _with_retired(db))
         if (vendor is None or r.vendor.lower() == vendor.lower()) and (kind is None or r.kind.lower() == kind.lower())
         and all(c(r) for c in conditions)
     ]

@@ -1,0 +1,530 @@
+"""Versioning: a user's additions and edits as revisions, history, the catalog as of a revision, date or
+release, diffs between releases, and export / pull of the whole catalog with its history.
+
+Everything here works on a `hwdb.catalog.Catalog`; each write is one transaction under the catalog's
+cross-process lock, so concurrent writers never share a revision number.
+"""
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from estimator.hardware import SPEC_NAMES, Hardware, Source as SourceRecord
+from estimator.units import PRECISIONS
+from hwdb import db
+from hwdb.catalog import Catalog, comparable, entry_fields
+from hwdb.errors import DatabaseError, InvalidSpecError, UnknownDeviceError
+from hwdb.formatting import format_spec_value
+from hwdb.loader import DEVICE_KEYS, SPEC_TYPES, parse_device, parse_sources, plain
+from hwdb.lookup import resolve
+from hwdb.models import CatalogRelease, Device, Source, SpecRevision
+
+EXPORT_FORMAT = "hwdb-export"
+EXPORT_VERSION = 1
+"""The export's own schema version: `pull` refuses any other."""
+
+UNIT_SUFFIXES = {"mhz": "MHz", "ghz": "GHz", "gb": "GB", "gib": "GiB", "mib": "MiB", "gbs": "GB/s", "tbs": "TB/s", "w": "W", "usd": "USD"}
+"""`--set boost_clock_mhz=1755` is `--set boost_clock="1755 MHz"`."""
+
+
+# -- results ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    slug: str
+    number: int
+    created_at: datetime
+    release: str | None
+    author: str
+    origin: str
+    note: str | None
+    retired: bool
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    name: str
+    content_hash: str
+    applied_at: datetime
+    devices_changed: int
+    last_revision_id: int | None
+
+
+@dataclass
+class Diff:
+    a: str
+    b: str
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, list[Change]] = field(default_factory=dict)
+
+
+# -- record fields for history and diff ----------------------------------------------------------------
+def record_fields(record: Mapping[str, Any]) -> dict[str, str]:
+    """A stored record as field -> display value (with units and sources), for comparing revisions."""
+    fields = {}
+    for key in ("name", "vendor", "kind", "architecture", "form_factor", "matrix_label"):
+        if record.get(key) is not None:
+            fields[key] = str(record[key])
+    if record.get("aliases"):
+        fields["aliases"] = ", ".join(record["aliases"])
+    if record.get("retired"):
+        fields["retired"] = "yes"
+    for name, spec in (record.get("specs") or {}).items():
+        fields[name] = format_spec_value(name, spec["value"], spec.get("unit", ""), spec.get("direction")) + (f" [{spec['source']}]" if spec.get("source") else "")
+    for peak in record.get("peaks") or []:
+        key = f"{peak['precision']} {peak['engine']}{' sparse' if peak['sparse'] else ''}{' ' + peak['accumulate'] + ' accumulate' if peak.get('accumulate') else ''}"
+        unit = "OP/s" if peak["precision"].startswith("int") else "FLOP/s"
+        fields[f"peak {key}"] = f"{format_spec_value('peak', peak['value'], unit)} ({peak['origin']})"
+    for precision, engine in record.get("unsupported") or []:
+        fields[f"peak {precision} {engine}"] = "not supported"
+    return fields
+
+
+def compare_records(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[Change]:
+    a, b = record_fields(old or {}), record_fields(new or {})
+    order = {name: i for i, name in enumerate(SPEC_NAMES)}
+
+    def rank(key: str) -> tuple:
+        return (0, key) if key in ("name", "vendor", "kind", "architecture", "form_factor", "matrix_label", "aliases", "retired") else \
+            (1, order.get(key, 99), key) if not key.startswith("peak ") else (2, PRECISIONS.index(key.split()[1]) if key.split()[1] in PRECISIONS else 99, key)
+
+    return [Change(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b), key=rank) if a.get(k) != b.get(k)]
+
+
+# -- the versioned catalog -------------------------------------------------------------------------------
+class Versions:
+    """Revisions, history, releases, diffs, export and pull of one catalog."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    @property
+    def engine(self):
+        return self.catalog.engine
+
+    def _slug(self, name: str, session: Session) -> str:
+        snapshot = self.catalog.snapshot(include_retired=True)
+        return resolve(name, snapshot.names)
+
+    def _device(self, session: Session, slug: str) -> Device:
+        device = session.exec(select(Device).where(Device.slug == slug)).scalars().first()
+        if device is None:
+            raise UnknownDeviceError(slug, [])
+        return device
+
+    # -- writes ---------------------------------------------------------------------------------
+    def add(self, path: Path, *, note: str | None = None, author: str | None = None) -> list[tuple[str, int]]:
+        """Add or replace devices from a TOML/JSON file (same schema as data/devices, plus a [source.ID] table
+        for new sources). Everything is validated first; then one transaction. Returns (slug, revision) pairs."""
+        data = read_data_file(path)
+        raw_sources = data.get("source", data.get("sources", {}))
+        devices = data.get("device", [])
+        if not isinstance(devices, list) or not devices:
+            raise InvalidSpecError(f"{path.name}: no [[device]] tables")
+        if not isinstance(raw_sources, dict):
+            raise InvalidSpecError(f"{path.name}: [source.ID] tables expected")
+        new_sources = parse_sources(raw_sources, f"{path.name} [source]")
+        architectures = self.catalog.shipped().architectures
+        with db.exclusive(self.engine):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    sources = {**self.catalog._sources(session), **new_sources}
+                    parsed = []
+                    for index, entry in enumerate(devices, 1):
+                        record = parse_device(entry, sources, architectures, f"{path.name} device {index}")
+                        parsed.append((record, plain(entry)))
+                    slugs = [r.slug for r, _ in parsed]
+                    if len(set(slugs)) != len(slugs):
+                        raise InvalidSpecError(f"{path.name}: a device slug appears twice")
+                    self._check_names(session, [r for r, _ in parsed])
+                    self.catalog._merge_sources(session, new_sources.values())
+                    written = []
+                    for record, entry in parsed:
+                        changed = self.catalog._write_if_changed(session, record, entry, release=None, origin="user",
+                                                                 note=note or f"added from {path.name}", author=author or db.author())
+                        if changed:
+                            written.append((record.slug, self.catalog._latest(session, self._device(session, record.slug).id).number))
+                    return written
+            except SQLAlchemyError as error:
+                raise DatabaseError(f"cannot write the catalog: {db.describe(error)}") from None
+
+    def _check_names(self, session: Session, records: Iterable[Hardware]) -> None:
+        """No alias may name two devices."""
+        snapshot = self.catalog.snapshot(include_retired=True)
+        for record in records:
+            for name in (record.slug, *record.aliases):
+                owner = snapshot.names.get(name)
+                if owner is not None and owner != record.slug:
+                    raise InvalidSpecError(f"name {name!r} of {record.slug} already names {owner}")
+
+    def edit(self, name: str, sets: Mapping[str, str] | None = None, *, source_url: str | None = None, source_title: str | None = None,
+             note: str | None = None, retire: bool = False, author: str | None = None) -> tuple[str, int]:
+        """Change figures of a device (or retire it) as a new revision. Returns (slug, revision number).
+
+        `sets` maps a spec name (``boost_clock``), a spec with a unit suffix (``boost_clock_mhz``), an identity
+        key (``name``, ``form_factor``, ``aliases``) or a peak (``fp16``, ``fp16.vector``, ``int8.matrix.sparse``)
+        to a value as a datasheet prints it. Figures need ``source_url``.
+        """
+        sets = dict(sets or {})
+        if not sets and not retire:
+            raise InvalidSpecError("nothing to change: give --set NAME=VALUE or --retire")
+        if sets and not source_url and any(key not in ("name", "form_factor", "aliases") for key in sets):
+            raise InvalidSpecError("a changed figure needs its source: --source URL")
+        new_sources = {}
+        if source_url:
+            source_id = "user-" + hashlib.sha256(source_url.encode()).hexdigest()[:12]
+            new_sources = parse_sources({source_id: {"url": source_url, "title": source_title or source_url,
+                                                     "publisher": f"user edit by {author or db.author()}"}}, "--source")
+        architectures = self.catalog.shipped().architectures
+        with db.exclusive(self.engine):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    slug = self._slug(name, session)
+                    device = self._device(session, slug)
+                    latest = self.catalog._latest(session, device.id)
+                    entry = self._entry_of(latest, slug)
+                    for key, value in sets.items():
+                        entry = apply_set(entry, key, value, next(iter(new_sources), None))
+                    sources = {**self.catalog._sources(session), **new_sources}
+                    record = parse_device(entry, sources, architectures, f"{slug} (edited)")
+                    if record.slug != slug:
+                        raise InvalidSpecError("the slug cannot be edited; add a new device instead")
+                    self._check_names(session, [record])
+                    self.catalog._merge_sources(session, new_sources.values())
+                    retired = retire or (latest.retired and not sets)
+                    if not retire and comparable(record) == comparable(Hardware.from_dict(json.loads(latest.record))):
+                        raise InvalidSpecError(f"{slug}: the edit changes no figure")
+                    revision = self.catalog._write_revision(
+                        session, device, record, entry, release=None, origin="user", author=author or db.author(),
+                        note=note or ("retired" if retire else "edited: " + ", ".join(f"{k}={v}" for k, v in sets.items())),
+                        retired=retired,
+                    )
+                    return slug, revision.number
+            except SQLAlchemyError as error:
+                raise DatabaseError(f"cannot write the catalog: {db.describe(error)}") from None
+
+    def _entry_of(self, latest: SpecRevision, slug: str) -> dict:
+        """The data entry of a device's latest revision (for revisions of an older hwdb: the shipped one, if it matches)."""
+        if latest.entry is not None:
+            return json.loads(latest.entry)
+        shipped = self.catalog.shipped()
+        entry = shipped.entries.get(slug)
+        record = next((d for d in shipped.devices if d.slug == slug), None)
+        if entry is None or record is None or comparable(record) != comparable(Hardware.from_dict(json.loads(latest.record))):
+            raise InvalidSpecError(f"{slug}: revision {latest.number} was written by an older hwdb without its data entry; "
+                                   "`hwdb add` a full entry for it instead")
+        return json.loads(json.dumps(entry))
+
+    # -- reads ----------------------------------------------------------------------------------
+    def revisions(self, name: str) -> list[RevisionInfo]:
+        """Every revision of a device, oldest first, each with the fields it changed (old -> new)."""
+        with Session(self.engine) as session:
+            slug = self._slug(name, session)
+            device = self._device(session, slug)
+            rows = session.exec(select(SpecRevision).where(SpecRevision.device_id == device.id).order_by(SpecRevision.number)).scalars().all()
+            history, previous = [], None
+            for row in rows:
+                record = json.loads(row.record) if row.record else None
+                history.append(RevisionInfo(slug, row.number, row.created_at, row.release, row.author, row.origin, row.note,
+                                            row.retired, tuple(compare_records(previous, record))))
+                previous = record
+            return history
+
+    def device_at(self, name: str, *, revision: int | None = None, as_of: date | datetime | None = None) -> Hardware:
+        """A device as of revision `revision`, or as it stood at the end of day `as_of` (UTC)."""
+        with Session(self.engine) as session:
+            slug = self._slug(name, session)
+            device = self._device(session, slug)
+            query = select(SpecRevision).where(SpecRevision.device_id == device.id)
+            if revision is not None:
+                row = session.exec(query.where(SpecRevision.number == revision)).scalars().first()
+                if row is None:
+                    last = self.catalog._latest(session, device.id).number
+                    raise InvalidSpecError(f"{slug} has no revision {revision} (revisions 1..{last})")
+            else:
+                limit = as_of if isinstance(as_of, datetime) else datetime.combine(as_of, time.max, tzinfo=timezone.utc)
+                row = session.exec(query.where(SpecRevision.created_at <= limit).order_by(SpecRevision.number.desc()).limit(1)).scalars().first()
+                if row is None:
+                    first = session.exec(query.order_by(SpecRevision.number).limit(1)).scalars().first()
+                    raise InvalidSpecError(f"{slug} was not in this catalog on {as_of} (first revision {first.created_at:%Y-%m-%d})")
+            return Hardware.from_dict(json.loads(row.record))
+
+    def releases(self) -> list[ReleaseInfo]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(CatalogRelease).order_by(CatalogRelease.id)).scalars().all()
+            return [ReleaseInfo(r.name, r.content_hash, r.applied_at, r.devices_changed, r.last_revision_id) for r in rows]
+
+    def state(self, release: str | None) -> dict[str, dict]:
+        """Every device's record as of `release` (the latest application of that name), or now when None."""
+        with Session(self.engine) as session:
+            query = select(SpecRevision, Device.slug).join(Device, Device.id == SpecRevision.device_id)
+            if release is not None:
+                row = session.exec(select(CatalogRelease).where(CatalogRelease.name == release).order_by(CatalogRelease.id.desc()).limit(1)).scalars().first()
+                if row is None:
+                    known = ", ".join(dict.fromkeys(r.name for r in self.releases())) or "none"
+                    raise InvalidSpecError(f"unknown release {release!r} (releases here: {known})")
+                query = query.where(SpecRevision.id <= (row.last_revision_id or 0))
+            latest: dict[str, tuple[int, str]] = {}
+            for revision, slug in session.exec(query):
+                if slug not in latest or revision.number > latest[slug][0]:
+                    latest[slug] = (revision.number, revision.record)
+            states = {slug: json.loads(record) for slug, (_, record) in latest.items() if record}
+            return {slug: record for slug, record in states.items() if not record.get("retired")}
+
+    def diff(self, a: str, b: str | None) -> Diff:
+        """Devices added, removed and every changed figure between release `a` and release `b` (None: now)."""
+        old, new = self.state(a), self.state(b)
+        result = Diff(a, b or "current")
+        result.added = sorted(set(new) - set(old))
+        result.removed = sorted(set(old) - set(new))
+        for slug in sorted(set(old) & set(new)):
+            changes = compare_records(old[slug], new[slug])
+            if changes:
+                result.changed[slug] = changes
+        return result
+
+    # -- export and pull ----------------------------------------------------------------------------
+    def export(self, release: str | None = None) -> dict[str, Any]:
+        """The whole catalog with every revision and source, as JSON-ready data (`--release`: up to that release)."""
+        with Session(self.engine) as session:
+            limit = None
+            if release is not None:
+                self.state(release)  # unknown release -> error
+                row = session.exec(select(CatalogRelease).where(CatalogRelease.name == release).order_by(CatalogRelease.id.desc()).limit(1)).scalars().first()
+                limit = row.last_revision_id or 0
+            releases = session.exec(select(CatalogRelease).order_by(CatalogRelease.id)).scalars().all()
+            rows = session.exec(select(SpecRevision, Device).join(Device, Device.id == SpecRevision.device_id)
+                                .order_by(Device.slug, SpecRevision.number)).all()
+            devices: dict[str, dict] = {}
+            by_id: dict[int, tuple[str, int]] = {}
+            for revision, device in rows:
+                by_id[revision.id] = (device.slug, revision.number)
+                if limit is not None and revision.id > limit:
+                    continue
+                devices.setdefault(device.slug, {"slug": device.slug, "created_at": _iso(device.created_at), "revisions": []})
+                devices[device.slug]["revisions"].append({
+                    "number": revision.number, "created_at": _iso(revision.created_at), "release": revision.release,
+                    "author": revision.author, "note": revision.note, "origin": revision.origin, "retired": revision.retired,
+                    "record": json.loads(revision.record) if revision.record else None,
+                    "entry": json.loads(revision.entry) if revision.entry else None,
+                })
+            release_rows = []
+            for r in releases:
+                if limit is not None and (r.last_revision_id or 0) > limit:
+                    continue
+                covered: dict[str, int] = {}
+                for rev_id, (slug, number) in by_id.items():
+                    if rev_id <= (r.last_revision_id or 0):
+                        covered[slug] = max(covered.get(slug, 0), number)
+                release_rows.append({"name": r.name, "content_hash": r.content_hash, "fingerprint": r.fingerprint,
+                                     "applied_at": _iso(r.applied_at), "devices_changed": r.devices_changed,
+                                     "revisions": dict(sorted(covered.items()))})
+            used = {s for d in devices.values() for rev in d["revisions"] if rev["record"] for s in rev["record"].get("sources", {})}
+            sources = {row.id: {"url": row.url, "title": row.title, "publisher": row.publisher}
+                       for row in session.exec(select(Source).order_by(Source.id)).scalars() if row.id in used}
+            return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "schema": db.SCHEMA_HEAD, "release": release,
+                    "releases": release_rows, "sources": sources, "devices": list(devices.values())}
+
+    def pull(self, data: Any, origin_url: str, *, author: str | None = None) -> tuple[int, bool]:
+        """Apply an export: into an empty catalog its whole history, else each device's latest figures as a
+        new revision (origin 'pull') where they differ. Everything is validated before anything is written.
+        Returns (revisions written, whether the history was copied)."""
+        devices, sources = validate_export(data, self.catalog.shipped().architectures)
+        with db.exclusive(self.engine):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    empty = session.exec(select(func.count()).select_from(Device)).one()[0] == 0
+                    self._check_sources(session, sources)
+                    self.catalog._merge_sources(session, sources.values())
+                    if empty:
+                        return self._copy_history(session, data), True
+                    written = 0
+                    for device in devices:
+                        latest = device["revisions"][-1]
+                        record = Hardware.from_dict(latest["record"])
+                        note = f"pulled from {origin_url} (their revision {latest['number']} by {latest['author']})"
+                        written += self.catalog._write_if_changed(session, record, latest["entry"], release=None, origin="pull",
+                                                                  note=note, author=author or db.author(), retired=record.retired)
+                    return written, False
+            except SQLAlchemyError as error:
+                raise DatabaseError(f"cannot write the catalog: {db.describe(error)}") from None
+
+    def _check_sources(self, session: Session, sources: Mapping[str, SourceRecord]) -> None:
+        for source_id, source in sources.items():
+            mine = session.get(Source, source_id)
+            if mine is not None and (mine.url, mine.title) != (source.url, source.title):
+                raise InvalidSpecError(f"source {source_id!r} differs from this catalog's ({source.url} vs {mine.url})")
+
+    def _copy_history(self, session: Session, data: Mapping[str, Any]) -> int:
+        """Replicate every revision, in their original order, and the releases over them."""
+        from hwdb.models import CatalogRelease as Release
+
+        revisions = sorted(
+            ((datetime.fromisoformat(rev["created_at"]), device["slug"], rev, device) for device in data["devices"] for rev in device["revisions"]),
+            key=lambda item: (item[0], item[1], item[2]["number"]),
+        )
+        rows: dict[str, Device] = {}
+        ids: dict[tuple[str, int], int] = {}
+        for created, slug, rev, device in revisions:
+            if slug not in rows:
+                rows[slug] = Device(slug=slug, created_at=datetime.fromisoformat(device["created_at"]))
+                session.add(rows[slug])
+                session.flush()
+            record = Hardware.from_dict(rev["record"])
+            written = self.catalog._write_revision(session, rows[slug], record, rev["entry"], release=rev["release"], origin=rev["origin"],
+                                                   note=rev["note"], author=rev["author"], retired=rev["retired"],
+                                                   number=rev["number"], created_at=created)
+            ids[(slug, rev["number"])] = written.id
+        for release in data.get("releases", []):
+            covered = [ids[(slug, number)] for slug, number in release["revisions"].items() if (slug, number) in ids]
+            session.add(Release(name=release["name"], content_hash=release["content_hash"], fingerprint=release["fingerprint"],
+                                applied_at=datetime.fromisoformat(release["applied_at"]), devices_changed=release["devices_changed"],
+                                last_revision_id=max(covered) if covered else None))
+        return len(revisions)
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+# -- edits ---------------------------------------------------------------------------------------------
+def apply_set(entry: dict, key: str, value: str, source: str | None) -> dict:
+    """`entry` with one figure set, as `hwdb edit --set KEY=VALUE` means it."""
+    entry = json.loads(json.dumps(entry))
+    key = key.strip().lower()
+    if key in ("name", "form_factor"):
+        entry[key] = value
+        return entry
+    if key == "aliases":
+        entry["aliases"] = [a.strip() for a in value.split(",") if a.strip()]
+        return entry
+    if key in DEVICE_KEYS:
+        raise InvalidSpecError(f"--set {key}: cannot be edited (only name, form_factor, aliases, figures and peaks)")
+    base, _, suffix = key.rpartition("_")
+    if key not in SPEC_TYPES and base in SPEC_TYPES and suffix in UNIT_SUFFIXES:
+        key, value = base, f"{value} {UNIT_SUFFIXES[suffix]}"
+    if key in SPEC_TYPES:
+        kind = SPEC_TYPES[key][0]
+        spec: dict[str, Any] = {"value": value, "source": source}
+        if kind == "int":
+            try:
+                spec["value"] = int(value)
+            except ValueError:
+                raise InvalidSpecError(f"--set {key}: {value!r} is not an integer") from None
+        if kind == "link":
+            words = value.split()
+            direction = "per_direction" if value.endswith("per direction") else "bidirectional" if value.endswith("bidirectional") else None
+            if direction is None:
+                raise InvalidSpecError(f"--set {key}: say how the source quotes it, e.g. '{key}=32 GB/s per direction' or '... bidirectional'")
+            spec["value"] = " ".join(words[:-2] if direction == "per_direction" else words[:-1])
+            spec["direction"] = direction
+        entry.setdefault("specs", {})[key] = spec
+        return entry
+    parts = key.split(".")
+    if parts[0] in PRECISIONS and len(parts) <= 3 and set(parts[1:]) <= {"matrix", "vector", "sparse"}:
+        engine = "vector" if "vector" in parts else "matrix"
+        sparse = "sparse" in parts
+        peaks = [p for p in entry.get("peak", []) if not (p.get("precision") == parts[0] and p.get("engine") == engine and bool(p.get("sparse")) == sparse and not p.get("accumulate"))]
+        peaks.append({"precision": parts[0], "engine": engine, "sparse": sparse, "value": value, "source": source})
+        entry["peak"] = peaks
+        return entry
+    raise InvalidSpecError(f"--set {key}: not a figure (spec names: {', '.join(SPEC_TYPES)}; peaks: fp16, fp16.vector, int8.matrix.sparse, ...)")
+
+
+def read_data_file(path: Path) -> dict:
+    """A TOML or JSON data file, with one-line errors."""
+    if not path.exists():
+        raise InvalidSpecError(f"{path}: no such file")
+    if not path.is_file():
+        raise InvalidSpecError(f"{path}: not a file")
+    if path.stat().st_size > 50 * 2**20:
+        raise InvalidSpecError(f"{path}: larger than 50 MB; not a catalog file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidSpecError(f"{path}: not a UTF-8 text file") from None
+    if not text.strip():
+        raise InvalidSpecError(f"{path}: empty file")
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InvalidSpecError(f"{path.name}: not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {error}") from None
+    if not isinstance(data, dict):
+        raise InvalidSpecError(f"{path.name}: expected a table of [[device]] entries")
+    return data
+
+
+# -- validating an export ---------------------------------------------------------------------------------
+def validate_export(data: Any, architectures) -> tuple[list[dict], dict[str, SourceRecord]]:
+    """Check an export completely (format, version, every revision's record and entry); return (devices, sources)."""
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise InvalidSpecError("not an hwdb export (no \"format\": \"hwdb-export\")")
+    if data.get("version") != EXPORT_VERSION:
+        raise InvalidSpecError(f"export version {data.get('version')!r} is not supported (this hwdb reads version {EXPORT_VERSION})")
+    try:
+        sources = parse_sources(data.get("sources") or {}, "export sources")
+    except InvalidSpecError as error:
+        raise InvalidSpecError(f"export: {error}") from None
+    devices = data.get("devices")
+    if not isinstance(devices, list):
+        raise InvalidSpecError("export: 'devices' must be a list")
+    seen = set()
+    for device in devices:
+        slug = device.get("slug") if isinstance(device, dict) else None
+        if not isinstance(slug, str) or slug in seen:
+            raise InvalidSpecError(f"export: a device without a slug, or listed twice ({slug!r})")
+        seen.add(slug)
+        revisions = device.get("revisions")
+        if not isinstance(revisions, list) or not revisions:
+            raise InvalidSpecError(f"export: {slug} has no revisions")
+        numbers = [r.get("number") for r in revisions if isinstance(r, dict)]
+        if numbers != list(range(1, len(revisions) + 1)):
+            raise InvalidSpecError(f"export: {slug} revisions must be numbered 1..{len(revisions)}")
+        for rev in revisions:
+            where = f"export: {slug} revision {rev['number']}"
+            for key in ("created_at", "author", "origin"):
+                if not isinstance(rev.get(key), str):
+                    raise InvalidSpecError(f"{where}: missing {key}")
+            try:
+                datetime.fromisoformat(rev["created_at"])
+                record = Hardware.from_dict(rev["record"])
+            except (TypeError, ValueError, KeyError) as error:
+                raise InvalidSpecError(f"{where}: not a valid record ({error})") from None
+            if record.slug != slug:
+                raise InvalidSpecError(f"{where}: record is for {record.slug}")
+            missing = {p.source for p in record.peaks} | {s.source for s in record.specs.values()}
+            missing = {m for m in missing if m and m not in sources}
+            if missing:
+                raise InvalidSpecError(f"{where}: cites unknown sources {sorted(missing)}")
+            if rev.get("entry") is not None:
+                try:
+                    derived = parse_device(rev["entry"], sources, architectures, where)
+                except InvalidSpecError as error:
+                    raise InvalidSpecError(f"{error}") from None
+                if comparable(derived) != {k: v for k, v in comparable(record).items() if k != "retired"} | {"retired": False} and not rev.get("retired"):
+                    raise InvalidSpecError(f"{where}: its figures do not follow from its data entry")
+            else:
+                from hwdb.loader import derivation_problems
+
+                problems = derivation_problems(record)
+                if problems:
+                    raise InvalidSpecError(f"{where}: {problems[0]}")
+    return devices, sources
