@@ -335,7 +335,7 @@ class Versions:
                 release_rows.append({"name": r.name, "content_hash": r.content_hash, "fingerprint": r.fingerprint,
                                      "applied_at": _iso(r.applied_at), "devices_changed": r.devices_changed,
                                      "revisions": dict(sorted(covered.items()))})
-            used = {s for d in devices.values() for rev in d["revisions"] if rev["record"] for s in rev["record"].get("sources", {})}
+            used = {s for d in devices.values() for rev in d["revisions"] for s in _cited(rev)}
             sources = {row.id: {"url": row.url, "title": row.title, "publisher": row.publisher}
                        for row in session.exec(select(Source).order_by(Source.id)).scalars() if row.id in used}
             return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "schema": db.SCHEMA_HEAD, "release": release,
@@ -397,6 +397,15 @@ class Versions:
                                 applied_at=datetime.fromisoformat(release["applied_at"]), devices_changed=release["devices_changed"],
                                 last_revision_id=max(covered) if covered else None))
         return len(revisions)
+
+
+def _cited(revision: Mapping[str, Any]) -> set[str]:
+    """Source ids a revision's record and data entry cite."""
+    cited = set((revision.get("record") or {}).get("sources", {}))
+    entry = revision.get("entry") or {}
+    cited |= {spec.get("source") for spec in (entry.get("specs") or {}).values() if isinstance(spec, dict)}
+    cited |= {peak.get("source") for peak in entry.get("peak") or [] if isinstance(peak, dict)}
+    return cited - {None}
 
 
 def _iso(moment: datetime) -> str:

@@ -192,7 +192,7 @@ def pull(
     if copied:
         out.echo(f"copied {written} revisions of {len(data['devices'])} devices from {url}")
     else:
-        out.echo(f"pulled {url}: {written} devices changed")
+        out.echo(f"pulled {url}: {written} device{'s' if written != 1 else ''} changed")
 
 
 db_app = typer.Typer(help="The catalog database's schema: upgrade, downgrade, current.", no_args_is_help=True)

@@ -1,7 +1,6 @@
 """The catalog database: created and filled on first use, releases applied as revisions, lookups."""
 
 import json
-import sqlite3
 
 import pytest
 
@@ -12,9 +11,16 @@ from hwdb.errors import AmbiguousDeviceError, UnknownDeviceError
 from hwdb.resources import data_dir, fingerprint
 
 
-def rows(path, sql):
-    with sqlite3.connect(path) as connection:
-        return connection.execute(sql).fetchall()
+def rows(where, sql):
+    """Rows of `sql` on an SQLite path or any database URL."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(where if "://" in str(where) else f"sqlite:///{where}")
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+    finally:
+        engine.dispose()
 
 
 def test_first_use_creates_and_fills_the_default_database(tmp_path):
@@ -25,7 +31,7 @@ def test_first_use_creates_and_fills_the_default_database(tmp_path):
     assert rows(path, "SELECT count(*) FROM device")[0][0] >= 10
 
 
-def test_api_returns_si_values(db):
+def test_api_returns_si_values(catalog_url):
     assert hwdb.peak("p100", "fp64") == 5.3e12
     assert hwdb.peak("t4", "int8") == 130e12
     assert hwdb.peak("t4", "int4") == 260e12
@@ -33,7 +39,7 @@ def test_api_returns_si_values(db):
     assert hwdb.peak("t4", "fp16", engine="vector") == pytest.approx(16.28e12, rel=1e-3)
 
 
-def test_device_record_is_usable_without_a_session(db):
+def test_device_record_is_usable_without_a_session(catalog_url):
     record = hwdb.device("T4")
     assert isinstance(record, hwdb.Hardware)
     assert record.slug == "nvidia-t4" and record.memory_bandwidth == 320e9
@@ -46,11 +52,11 @@ def test_device_record_is_usable_without_a_session(db):
     [("t4", "nvidia-t4"), ("Tesla T4", "nvidia-t4"), ("NVIDIA_T4", "nvidia-t4"), ("h100-sxm", "nvidia-h100-sxm"),
      ("a100", "nvidia-a100-sxm4-80gb"), ("nvidia-a100-pcie-40gb", "nvidia-a100-pcie-40gb"), ("h100-pc", "nvidia-h100-pcie")],
 )
-def test_lookup_by_slug_alias_or_unique_prefix(db, name, slug):
+def test_lookup_by_slug_alias_or_unique_prefix(catalog_url, name, slug):
     assert hwdb.device(name).slug == slug
 
 
-def test_unknown_device_suggests_the_closest_names(db):
+def test_unknown_device_suggests_the_closest_names(catalog_url):
     with pytest.raises(UnknownDeviceError) as error:
         hwdb.device("t5")
     assert "t4" in error.value.suggestions
@@ -59,7 +65,7 @@ def test_unknown_device_suggests_the_closest_names(db):
     assert error.value.suggestions[0].startswith(("h100", "h200", "h20"))
 
 
-def test_ambiguous_prefix_lists_the_devices(db):
+def test_ambiguous_prefix_lists_the_devices(catalog_url):
     with pytest.raises(AmbiguousDeviceError) as error:
         hwdb.device("mi2")
     assert set(error.value.matches) == {"amd-mi210", "amd-mi250", "amd-mi250x"}
@@ -74,44 +80,44 @@ def test_second_start_reads_without_sqlalchemy_and_writes_nothing(db):
     assert rows(db, "SELECT count(*) FROM catalog_release") == [(1,)]
 
 
-def test_changed_data_becomes_a_new_revision_in_one_release(db, data_copy):
+def test_changed_data_becomes_a_new_revision_in_one_release(catalog_url, data_copy):
     path = data_copy / "devices/nvidia/turing.toml"
     path.write_text(path.read_text().replace('value = "70 W"', 'value = "75 W"'))
-    catalog = Catalog(str(db), data=data_copy).ensure()
+    catalog = Catalog(catalog_url, data=data_copy).ensure()
     record = catalog.device("t4")
     assert record.tdp_w == 75 and record.revision == 2
-    assert rows(db, "SELECT number, author, origin FROM spec_revision JOIN device ON device.id = device_id "
+    assert rows(catalog_url, "SELECT number, author, origin FROM spec_revision JOIN device ON device.id = device_id "
                     "WHERE slug = 'nvidia-t4' ORDER BY number") == [(1, "hwdb release 2026.11", "release"), (2, "hwdb release 2026.11", "release")]
-    changed = rows(db, "SELECT devices_changed FROM catalog_release ORDER BY id")
+    changed = rows(catalog_url, "SELECT devices_changed FROM catalog_release ORDER BY id")
     assert changed[-1] == (1,) and changed[0][0] == len(catalog.devices())
     # history is kept: the first revision still says 70 W
-    assert rows(db, "SELECT value_num FROM spec_value JOIN spec_revision r ON r.id = revision_id "
+    assert rows(catalog_url, "SELECT value_num FROM spec_value JOIN spec_revision r ON r.id = revision_id "
                     "JOIN device d ON d.id = r.device_id WHERE d.slug = 'nvidia-t4' AND spec_value.name = 'tdp' ORDER BY r.number") == [(70.0,), (75.0,)]
 
 
-def test_a_bad_release_changes_nothing(db, data_copy):
-    before = rows(db, "SELECT count(*) FROM spec_revision")
+def test_a_bad_release_changes_nothing(catalog_url, data_copy):
+    before = rows(catalog_url, "SELECT count(*) FROM spec_revision")
     path = data_copy / "devices/nvidia/turing.toml"
     path.write_text(path.read_text().replace('value = "65 TFLOPS"', 'value = "90 TFLOPS"'))
     with pytest.raises(hwdb.InvalidSpecError):
-        Catalog(str(db), data=data_copy).ensure()
-    assert rows(db, "SELECT count(*) FROM spec_revision") == before
+        Catalog(catalog_url, data=data_copy).ensure()
+    assert rows(catalog_url, "SELECT count(*) FROM spec_revision") == before
 
 
-def test_revisions_store_sources_and_not_supported_rows(db):
-    assert rows(db, "SELECT count(*) FROM spec_value WHERE source_id IS NULL") == [(0,)]
-    assert rows(db, "SELECT count(*) FROM peak WHERE status = 'supported' AND source_id IS NULL AND derivation_source_id IS NULL") == [(0,)]
-    assert rows(db, "SELECT status FROM peak p JOIN spec_revision r ON r.id = p.revision_id JOIN device d ON d.id = r.device_id "
+def test_revisions_store_sources_and_not_supported_rows(catalog_url):
+    assert rows(catalog_url, "SELECT count(*) FROM spec_value WHERE source_id IS NULL") == [(0,)]
+    assert rows(catalog_url, "SELECT count(*) FROM peak WHERE status = 'supported' AND source_id IS NULL AND derivation_source_id IS NULL") == [(0,)]
+    assert rows(catalog_url, "SELECT status FROM peak p JOIN spec_revision r ON r.id = p.revision_id JOIN device d ON d.id = r.device_id "
                     "WHERE d.slug = 'nvidia-t4' AND p.precision = 'bf16' AND p.engine = 'matrix'") == [("not_supported",)]
 
 
-def test_devices_lists_every_device(db):
+def test_devices_lists_every_device(catalog_url):
     slugs = [d.slug for d in hwdb.devices()]
     assert slugs == sorted(slugs) and "nvidia-l4" in slugs
 
 
-def test_open_catalog_returns_a_ready_catalog(db):
-    assert hwdb.open_catalog(str(db)).device("l4").name == "NVIDIA L4"
+def test_open_catalog_returns_a_ready_catalog(catalog_url):
+    assert hwdb.open_catalog(catalog_url).device("l4").name == "NVIDIA L4"
 
 
 def test_concurrent_first_use_fills_the_catalog_once(tmp_path):
