@@ -73,6 +73,7 @@ def describe(error: SQLAlchemyError) -> str:
 def _redact(url: str) -> str:
     """The URL without a password, fit for an error message."""
     scheme, sep, rest = url.partition("://")
+    scheme = scheme.split("+")[0]  # the dialect, as users write it (not the driver hwdb picked)
     if "@" in rest:
         credentials, _, host = rest.rpartition("@")
         user = credentials.split(":", 1)[0]
