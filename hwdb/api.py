@@ -83,3 +83,41 @@ def estimate(model_name: str, device_name: str, precision: str = "fp32", *, batc
     from estimator.roofline import estimate as run
 
     return run(model(model_name), device(device_name, db=db), precision, batch, efficiency)
+
+
+def _versions(db: str | None):
+    from hwdb.catalog import Catalog
+    from hwdb.versions import Versions
+
+    return Versions(Catalog(db).ensure())
+
+
+def device_at(name: str, *, revision: int | None = None, as_of=None, db: str | None = None) -> Hardware:
+    """A device as of revision `revision` or as it stood at the end of day `as_of` (a `datetime.date`)."""
+    return _versions(db).device_at(name, revision=revision, as_of=as_of)
+
+
+def history(name: str, *, db: str | None = None):
+    """Every revision of a device, oldest first, with the figures each changed (`hwdb.versions.RevisionInfo`)."""
+    return _versions(db).revisions(name)
+
+
+def releases(*, db: str | None = None):
+    """The catalog releases applied to this database, oldest first."""
+    return _versions(db).releases()
+
+
+def diff(release_a: str, release_b: str | None = None, *, db: str | None = None):
+    """Devices added, removed and changed between two releases (None: the catalog now)."""
+    return _versions(db).diff(release_a, release_b)
+
+
+def prices(*, db: str | None = None):
+    """The dated cloud and street prices of the current release (`hwdb.loader.Price`)."""
+    from hwdb.catalog import Catalog
+
+    catalog = Catalog(db).ensure()
+    try:
+        return catalog.prices()
+    finally:
+        catalog.close()

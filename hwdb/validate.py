@@ -37,6 +37,12 @@ RUNTIME_NAMES = {
     "NVIDIA L4": "nvidia-l4",
     "NVIDIA H100 80GB HBM3": "nvidia-h100-sxm",
     "NVIDIA H100 PCIe": "nvidia-h100-pcie",
+    "NVIDIA H200": "nvidia-h200-sxm",
+    "NVIDIA GeForce RTX 4090": "nvidia-geforce-rtx-4090",
+    "NVIDIA RTX A6000": "nvidia-rtx-a6000",
+    "NVIDIA RTX 6000 Ada Generation": "nvidia-rtx-6000-ada",
+    "AMD Instinct MI300X": "amd-mi300x",
+    "AMD Radeon RX 7900 XTX": "amd-rx-7900-xtx",
 }
 """Names frameworks report, checked to resolve to the right device wherever that device is in the catalog."""
 

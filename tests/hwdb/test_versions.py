@@ -228,3 +228,14 @@ def test_an_older_hwdb_never_rolls_back_a_newer_release(catalog_url, data_copy):
     Catalog(catalog_url, data=data_copy).apply_release(next_release(data_copy))
     assert hwdb.device("t4", db=catalog_url).memory_bandwidth == 330e9  # the shipped 2026.11 is older: left alone
     assert [r.name for r in versions(catalog_url).releases()] == ["2026.11", "2026.12"]
+
+
+def test_the_python_api_has_the_same(catalog_url):
+    versions(catalog_url).edit("t4", {"tdp": "75 W"}, source_url=T4_SOURCE)
+    assert [r.number for r in hwdb.history("t4")] == [1, 2]
+    assert hwdb.device_at("t4", revision=1).tdp_w == 70
+    assert [r.name for r in hwdb.releases()] == ["2026.11"]
+    assert list(hwdb.diff("2026.11").changed) == ["nvidia-t4"]
+    prices = hwdb.prices()
+    assert prices and all(p.source and p.date and p.usd > 0 for p in prices)
+    assert any(p.device == "nvidia-h100-sxm" and p.kind == "cloud" for p in prices)
