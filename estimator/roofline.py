@@ -107,10 +107,6 @@ class Roof:
         """FLOP/byte where the attainable matrix peak meets the attainable bandwidth."""
         return self.matrix_peak * self.efficiency.compute / (self.bandwidth * self.efficiency.memory)
 
-    def attainable(self, intensity: float) -> float:
-        """min(peak, intensity x bandwidth), at the efficiencies: the roof at an arithmetic intensity."""
-        return min(self.matrix_peak * self.efficiency.compute, intensity * self.bandwidth * self.efficiency.memory)
-
 
 @dataclass(frozen=True)
 class LayerArrays:

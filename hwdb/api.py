@@ -50,9 +50,11 @@ def device(name: str, *, db: str | None = None) -> Hardware:
     return snapshot(db).device(name)
 
 
-def devices(*, db: str | None = None) -> list[Hardware]:
-    """Every device in the catalog, by slug."""
-    return snapshot(db).devices()
+def devices(*, db: str | None = None, include_retired: bool = False) -> list[Hardware]:
+    """Every device in the catalog, by slug (retired ones too with `include_retired`)."""
+    found = snapshot(db)
+    found.include_retired = include_retired
+    return found.devices()
 
 
 def peak(name: str, precision: str = "fp32", *, sparse: bool = False, engine: str | None = None, db: str | None = None) -> float:

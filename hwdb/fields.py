@@ -16,13 +16,11 @@ from estimator.units import PRECISIONS, UnitError, parse_quantity
 from hwdb.errors import InvalidSpecError
 
 TEXT_FIELDS = ("slug", "name", "vendor", "kind", "architecture", "form_factor")
-UNIT_SUFFIXES = {
-    "B": {"gb": 1e9, "gib": 2**30, "tb": 1e12, "mb": 1e6, "mib": 2**20},
-    "B/s": {"gbs": 1e9, "tbs": 1e12},
-    "Hz": {"mhz": 1e6, "ghz": 1e9},
-    "W": {"w": 1.0},
-    "USD": {"usd": 1.0},
+SUFFIX_UNITS = {
+    "mb": "MB", "gb": "GB", "tb": "TB", "mib": "MiB", "gib": "GiB", "gbs": "GB/s", "tbs": "TB/s",
+    "mhz": "MHz", "ghz": "GHz", "w": "W", "usd": "USD",
 }
+"""A figure's name with one of these suffixes is that figure in that unit: memory_gb, boost_clock_mhz."""
 RATE_SUFFIXES = {"tflops": 1e12, "gflops": 1e9, "pflops": 1e15, "tops": 1e12, "pops": 1e15}
 SPEC_UNITS = {
     "memory": "B", "l2_cache": "B", "l3_cache": "B", "memory_bandwidth": "B/s", "host_link_bandwidth": "B/s",
@@ -78,8 +76,12 @@ def field(name: str) -> Field:
         text = key in ("release_date", "memory_type", "host_link", "scale_up_link", "scale_up_topology")
         return Field(key, lambda r: r.spec(key), SPEC_UNITS.get(key, ""), text=text)
     base, _, suffix = key.rpartition("_")
-    if base in SPEC_UNITS and suffix in UNIT_SUFFIXES[SPEC_UNITS[base]]:
-        return Field(key, lambda r: r.spec(base), SPEC_UNITS[base], UNIT_SUFFIXES[SPEC_UNITS[base]][suffix])
+    if base in SPEC_UNITS and suffix in SUFFIX_UNITS:
+        try:
+            scale = parse_quantity(f"1 {SUFFIX_UNITS[suffix]}", SPEC_UNITS[base])
+        except UnitError:
+            raise InvalidSpecError(f"unknown field {name!r}: {base} is in {SPEC_UNITS[base]}, not {SUFFIX_UNITS[suffix]}") from None
+        return Field(key, lambda r: r.spec(base), SPEC_UNITS[base], scale)
     raise InvalidSpecError(
         f"unknown field {name!r}: use a spec name ({', '.join(SPEC_NAMES[:6])}, ...), one with a unit (memory_gb, "
         f"memory_bandwidth_tbs, tdp_w, boost_clock_ghz), a precision (bf16, int8_tops, fp16_sparse) or {', '.join(TEXT_FIELDS)}"

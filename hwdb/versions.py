@@ -7,8 +7,7 @@ cross-process lock, so concurrent writers never share a revision number.
 
 import hashlib
 import json
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -22,6 +21,8 @@ from estimator.units import PRECISIONS
 from hwdb import db
 from hwdb.catalog import Catalog, comparable, entry_fields
 from hwdb.errors import DatabaseError, InvalidSpecError, UnknownDeviceError
+from hwdb.fields import SUFFIX_UNITS
+from hwdb.files import read_structured
 from hwdb.formatting import format_spec_value
 from hwdb.loader import DEVICE_KEYS, SPEC_TYPES, parse_device, parse_sources, plain
 from hwdb.lookup import resolve
@@ -31,8 +32,6 @@ EXPORT_FORMAT = "hwdb-export"
 EXPORT_VERSION = 1
 """The export's own schema version: `pull` refuses any other."""
 
-UNIT_SUFFIXES = {"mhz": "MHz", "ghz": "GHz", "gb": "GB", "gib": "GiB", "mib": "MiB", "gbs": "GB/s", "tbs": "TB/s", "w": "W", "usd": "USD"}
-"""`--set boost_clock_mhz=1755` is `--set boost_clock="1755 MHz"`."""
 
 
 # -- results ------------------------------------------------------------------------------------------
@@ -118,7 +117,7 @@ class Versions:
     def engine(self):
         return self.catalog.engine
 
-    def _slug(self, name: str, session: Session) -> str:
+    def _slug(self, name: str) -> str:
         snapshot = self.catalog.snapshot(include_retired=True)
         return resolve(name, snapshot.names)
 
@@ -195,7 +194,7 @@ class Versions:
         with db.exclusive(self.engine):
             try:
                 with Session(self.engine) as session, session.begin():
-                    slug = self._slug(name, session)
+                    slug = self._slug(name)
                     device = self._device(session, slug)
                     latest = self.catalog._latest(session, device.id)
                     entry = self._entry_of(latest, slug)
@@ -235,7 +234,7 @@ class Versions:
     def revisions(self, name: str) -> list[RevisionInfo]:
         """Every revision of a device, oldest first, each with the fields it changed (old -> new)."""
         with Session(self.engine) as session:
-            slug = self._slug(name, session)
+            slug = self._slug(name)
             device = self._device(session, slug)
             rows = session.exec(select(SpecRevision).where(SpecRevision.device_id == device.id).order_by(SpecRevision.number)).scalars().all()
             history, previous = [], None
@@ -249,7 +248,7 @@ class Versions:
     def device_at(self, name: str, *, revision: int | None = None, as_of: date | datetime | None = None) -> Hardware:
         """A device as of revision `revision`, or as it stood at the end of day `as_of` (UTC)."""
         with Session(self.engine) as session:
-            slug = self._slug(name, session)
+            slug = self._slug(name)
             device = self._device(session, slug)
             query = select(SpecRevision).where(SpecRevision.device_id == device.id)
             if revision is not None:
@@ -428,8 +427,8 @@ def apply_set(entry: dict, key: str, value: str, source: str | None) -> dict:
     if key in DEVICE_KEYS:
         raise InvalidSpecError(f"--set {key}: cannot be edited (only name, form_factor, aliases, figures and peaks)")
     base, _, suffix = key.rpartition("_")
-    if key not in SPEC_TYPES and base in SPEC_TYPES and suffix in UNIT_SUFFIXES:
-        key, value = base, f"{value} {UNIT_SUFFIXES[suffix]}"
+    if key not in SPEC_TYPES and base in SPEC_TYPES and suffix in SUFFIX_UNITS:  # boost_clock_mhz=1755 is boost_clock="1755 MHz"
+        key, value = base, f"{value} {SUFFIX_UNITS[suffix]}"
     if key in SPEC_TYPES:
         kind = SPEC_TYPES[key][0]
         spec: dict[str, Any] = {"value": value, "source": source}
@@ -459,23 +458,8 @@ def apply_set(entry: dict, key: str, value: str, source: str | None) -> dict:
 
 
 def read_data_file(path: Path) -> dict:
-    """A TOML or JSON data file, with one-line errors."""
-    if not path.exists():
-        raise InvalidSpecError(f"{path}: no such file")
-    if not path.is_file():
-        raise InvalidSpecError(f"{path}: not a file")
-    if path.stat().st_size > 50 * 2**20:
-        raise InvalidSpecError(f"{path}: larger than 50 MB; not a catalog file")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidSpecError(f"{path}: not a UTF-8 text file") from None
-    if not text.strip():
-        raise InvalidSpecError(f"{path}: empty file")
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
-        raise InvalidSpecError(f"{path.name}: not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {error}") from None
+    """A TOML or JSON file of devices (data/ format), with one-line errors."""
+    data = read_structured(path, max_bytes=50 * 2**20, what="catalog file")
     if not isinstance(data, dict):
         raise InvalidSpecError(f"{path.name}: expected a table of [[device]] entries")
     return data
@@ -528,7 +512,7 @@ def validate_export(data: Any, architectures) -> tuple[list[dict], dict[str, Sou
                     derived = parse_device(rev["entry"], sources, architectures, where)
                 except InvalidSpecError as error:
                     raise InvalidSpecError(f"{error}") from None
-                if comparable(derived) != {k: v for k, v in comparable(record).items() if k != "retired"} | {"retired": False} and not rev.get("retired"):
+                if comparable(replace(derived, retired=record.retired)) != comparable(record):
                     raise InvalidSpecError(f"{where}: its figures do not follow from its data entry")
             else:
                 from hwdb.loader import derivation_problems

@@ -4,13 +4,12 @@ The estimator builds models from plain data; this module finds and reads the fil
 problem into a one-line `InvalidSpecError` (exit code 2 in the CLI).
 """
 
-import json
-import tomllib
 from pathlib import Path
 
 from estimator.models import DescriptionError, Model, from_description
 from estimator.zoo import ZOO, builtin
 from hwdb.errors import InvalidSpecError
+from hwdb.files import read_structured
 from hwdb.resources import data_dir
 
 MAX_MODEL_FILE_BYTES = 10 * 2**20
@@ -29,24 +28,7 @@ def model_names() -> list[str]:
 
 def read_model_file(path: Path) -> Model:
     """A TOML or JSON model description (format: `estimator.models`)."""
-    if not path.exists():
-        raise InvalidSpecError(f"{path}: no such file")
-    if not path.is_file():
-        raise InvalidSpecError(f"{path}: not a file")
-    if path.stat().st_size > MAX_MODEL_FILE_BYTES:
-        raise InvalidSpecError(f"{path}: {path.stat().st_size:,} bytes is too large for a model description")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidSpecError(f"{path}: not a UTF-8 text file") from None
-    except OSError as error:
-        raise InvalidSpecError(f"{path}: cannot read: {error.strerror}") from None
-    if not text.strip():
-        raise InvalidSpecError(f"{path}: empty file")
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
-        raise InvalidSpecError(f"{path.name}: not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {error}") from None
+    data = read_structured(path, max_bytes=MAX_MODEL_FILE_BYTES, what="model description")
     try:
         return from_description(data, path.name)
     except DescriptionError as error:

@@ -117,7 +117,7 @@ def list_devices(
     conditions = [condition(text) for text in where or []]
     target = field(sort) if sort else None
     records = [
-        r for r in (api.snapshot(db).devices() if not retired else _with_retired(db))
+        r for r in api.devices(db=db, include_retired=retired)
         if (vendor is None or r.vendor.lower() == vendor.lower()) and (kind is None or r.kind.lower() == kind.lower())
         and all(c(r) for c in conditions)
     ]
