@@ -92,12 +92,6 @@ def _header(name: str) -> str:
     return name
 
 
-def _with_retired(db: str | None) -> list[Hardware]:
-    snapshot = api.snapshot(db)
-    snapshot.include_retired = True
-    return snapshot.devices()
-
-
 def list_devices(
     vendor: Annotated[Optional[str], typer.Option("--vendor", help="Only this vendor (case-insensitive).")] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", help="Only this kind: gpu, cpu, tpu, npu, soc.")] = None,
