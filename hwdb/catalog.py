@@ -125,12 +125,11 @@ class Catalog:
                     target = merged[0] if merged else record
                     if self._write_if_changed(session, target, entry, release=data.release, origin="release", note=note, author=author):
                         result.changed += 1
-                shipped = {d.slug for d in data.devices}
-                for device in session.exec(select(Device)).scalars().all():
-                    latest = self._latest(session, device.id)
-                    in_a_release = session.exec(select(func.count()).select_from(SpecRevision).where(
-                        SpecRevision.device_id == device.id, SpecRevision.origin == "release")).one()[0]
-                    if device.slug not in shipped and in_a_release and latest is not None and not latest.retired:
+                shipped = [d.slug for d in data.devices]
+                released = set(session.exec(select(SpecRevision.device_id).where(SpecRevision.origin == "release").distinct()).scalars())
+                for device in session.exec(select(Device).where(Device.slug.not_in(shipped))).scalars().all():
+                    latest = self._latest(session, device.id) if device.id in released else None
+                    if latest is not None and not latest.retired:  # a device an earlier release had (not one you added)
                         record = replace(Hardware.from_dict(json.loads(latest.record)), retired=True)
                         self._write_revision(session, device, record, _loads(latest.entry), release=data.release, origin="release",
                                              note=f"{note}: no longer in the catalog", author=author, retired=True)
