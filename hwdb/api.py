@@ -31,14 +31,19 @@ def snapshot(db: str | None = None) -> Snapshot:
             return found
     from hwdb.catalog import Catalog  # SQLAlchemy, alembic: only when the fast path cannot answer
 
-    catalog = Catalog(url)
+    catalog = _ready(Catalog(url))
     try:
-        snapshot = catalog.ensure().snapshot()
-        if release_reporter is not None and catalog.last_release is not None and not catalog.last_release.first:
-            release_reporter(catalog.last_release.summary())
-        return snapshot
+        return catalog.snapshot()
     finally:
         catalog.close()
+
+
+def _ready(catalog, *, fill: bool = True):
+    """`catalog` set up; a release applied to an existing database is reported through `release_reporter`."""
+    catalog.ensure(fill=fill)
+    if release_reporter is not None and catalog.last_release is not None and not catalog.last_release.first:
+        release_reporter(catalog.last_release.summary())
+    return catalog
 
 
 def device(name: str, *, db: str | None = None) -> Hardware:
@@ -87,38 +92,39 @@ def estimate(model_name: str, device_name: str, precision: str = "fp32", *, batc
     return run(model(model_name), device(device_name, db=db), precision, batch, efficiency)
 
 
-def _versions(db: str | None):
+def versions(db: str | None = None, *, fill: bool = True):
+    """The versioned catalog (`hwdb.versions.Versions`): edits, additions, history, releases, export and pull."""
     from hwdb.catalog import Catalog
     from hwdb.versions import Versions
 
-    return Versions(Catalog(db).ensure())
+    return Versions(_ready(Catalog(resolve_database_url(db)), fill=fill))
 
 
 def device_at(name: str, *, revision: int | None = None, as_of=None, db: str | None = None) -> Hardware:
     """A device as of revision `revision` or as it stood at the end of day `as_of` (a `datetime.date`)."""
-    return _versions(db).device_at(name, revision=revision, as_of=as_of)
+    return versions(db).device_at(name, revision=revision, as_of=as_of)
 
 
 def history(name: str, *, db: str | None = None):
     """Every revision of a device, oldest first, with the figures each changed (`hwdb.versions.RevisionInfo`)."""
-    return _versions(db).revisions(name)
+    return versions(db).revisions(name)
 
 
 def releases(*, db: str | None = None):
     """The catalog releases applied to this database, oldest first."""
-    return _versions(db).releases()
+    return versions(db).releases()
 
 
 def diff(release_a: str, release_b: str | None = None, *, db: str | None = None):
     """Devices added, removed and changed between two releases (None: the catalog now)."""
-    return _versions(db).diff(release_a, release_b)
+    return versions(db).diff(release_a, release_b)
 
 
 def prices(*, db: str | None = None):
     """The dated cloud and street prices of the current release (`hwdb.loader.Price`)."""
     from hwdb.catalog import Catalog
 
-    catalog = Catalog(db).ensure()
+    catalog = _ready(Catalog(resolve_database_url(db)))
     try:
         return catalog.prices()
     finally:

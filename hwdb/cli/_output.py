@@ -104,9 +104,3 @@ def note(line: str) -> None:
     """A message for the person at the terminal (stderr), not data."""
     sys.stderr.write(f"hwdb: {line}\n")
 
-
-def report_release(catalog) -> None:
-    """One line on stderr when starting up applied a new catalog release to an existing database."""
-    result = getattr(catalog, "last_release", None)
-    if result is not None and not result.first:
-        note(result.summary())

@@ -33,13 +33,11 @@ def show(
     if rev is not None or as_of is not None:
         from datetime import date
 
-        from hwdb.cli.versions import _versions
-
         try:
             when = date.fromisoformat(as_of) if as_of else None
         except ValueError:
             raise typer.BadParameter(f"not a date: {as_of!r} (YYYY-MM-DD)", param_hint="--as-of") from None
-        record = _versions(db).device_at(device, revision=rev, as_of=when)
+        record = api.versions(db).device_at(device, revision=rev, as_of=when)
     else:
         record = api.device(device, db=db)
     if json:

@@ -9,17 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from hwdb import api
 from hwdb.cli import _output as out
 from hwdb.cli._options import DbOpt, JsonOpt
-
-
-def _versions(db: str | None, *, fill: bool = True):
-    from hwdb.catalog import Catalog
-    from hwdb.versions import Versions
-
-    catalog = Catalog(db).ensure(fill=fill)
-    out.report_release(catalog)
-    return Versions(catalog)
 
 
 def add(
@@ -31,7 +23,7 @@ def add(
 
     Example: hwdb add my_devices.toml --note "lab cards"
     """
-    written = _versions(db).add(path, note=note)
+    written = api.versions(db).add(path, note=note)
     if not written:
         out.echo("nothing changed: every device in the file is already in the catalog with these figures")
     for slug, number in written:
@@ -57,7 +49,7 @@ def edit(
         if not sep or not key.strip() or not value.strip():
             raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
         sets[key.strip()] = value.strip()
-    slug, number = _versions(db).edit(device, sets, source_url=source, source_title=source_title, note=note, retire=retire)
+    slug, number = api.versions(db).edit(device, sets, source_url=source, source_title=source_title, note=note, retire=retire)
     out.echo(f"{slug}: revision {number}{' (retired)' if retire else ''}")
 
 
@@ -70,7 +62,7 @@ def history(
 
     Example: hwdb history t4
     """
-    revisions = _versions(db).revisions(device)
+    revisions = api.versions(db).revisions(device)
     if json:
         out.print_json([{**_revision_json(r), "changes": [c.__dict__ for c in r.changes]} for r in revisions])
         return
@@ -100,7 +92,7 @@ def diff(
 
     Example: hwdb diff 2026.11 2026.12
     """
-    result = _versions(db).diff(release_a, release_b)
+    result = api.versions(db).diff(release_a, release_b)
     if json:
         out.print_json({"a": result.a, "b": result.b, "added": result.added, "removed": result.removed,
                         "changed": {slug: [c.__dict__ for c in changes] for slug, changes in result.changed.items()}})
@@ -121,7 +113,7 @@ def releases(json: JsonOpt = False, db: DbOpt = None) -> None:
 
     Example: hwdb releases
     """
-    rows = _versions(db).releases()
+    rows = api.versions(db).releases()
     if json:
         out.print_json([{"name": r.name, "content_hash": r.content_hash, "applied_at": r.applied_at.isoformat(),
                          "devices_changed": r.devices_changed} for r in rows])
@@ -144,7 +136,7 @@ def export(
         raise typer.BadParameter("choose json or csv", param_hint="--format")
     if output is not None and output.is_dir():
         raise typer.BadParameter(f"{output} is a folder", param_hint="--output")
-    data = _versions(db).export(release)
+    data = api.versions(db).export(release)
     if format_ == "json":
         text = jsonlib.dumps(data, indent=1, sort_keys=True) + "\n"
     else:
@@ -187,7 +179,7 @@ def pull(
     from hwdb.remote import fetch_export
 
     data = fetch_export(url, timeout=timeout)
-    versions = _versions(db, fill=False)
+    versions = api.versions(db, fill=False)
     written, copied = versions.pull(data, url)
     if copied:
         out.echo(f"copied {written} revisions of {len(data['devices'])} devices from {url}")
