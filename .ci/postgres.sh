@@ -4,7 +4,7 @@
 # Usage: eval "$(bash .ci/postgres.sh)"   (exports HWDB_TEST_PG_URL)
 set -euo pipefail
 PORT="${HWDB_TEST_PG_PORT:-54329}"
-ROOT="${HWDB_TEST_PG_DIR:-/tmp/hwdb-ci-postgres}"
+ROOT="${HWDB_TEST_PG_DIR:-$(dirname "$(mktemp -u)")/hwdb-ci-postgres}"
 find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 BIN="$(find_bin)"
 if [ -z "$BIN" ]; then

@@ -28,6 +28,14 @@ def _conv_bn(b: Builder, name: str, x: Shape, out: int, kernel: int, stride: int
     return b.act(f"{name}.{act}", x, act) if act else x
 
 
+def _classifier(b: Builder, x: Shape, pooled: int) -> Shape:
+    """AlexNet's and VGG's head: adaptive average pool to pooled x pooled, then 4096-4096-1000 (dropout is free)."""
+    x = b.flatten("flatten", b.avg_pool("avgpool", x, pooled))
+    x = b.relu("fc6.relu", b.linear("fc6", x, 4096))
+    x = b.relu("fc7.relu", b.linear("fc7", x, 4096))
+    return b.linear("fc8", x, 1000)
+
+
 def alexnet() -> Model:
     b = Builder("alexnet", (3, 224, 224))
     x = b.input
@@ -38,11 +46,7 @@ def alexnet() -> Model:
         x = b.relu(f"relu{index}", x)
         if pool:
             x = b.max_pool(f"pool{index}", x, 3, stride=2)
-    x = b.avg_pool("avgpool", x, 6)
-    x = b.flatten("flatten", x)
-    x = b.relu("fc6.relu", b.linear("fc6", x, 4096))
-    x = b.relu("fc7.relu", b.linear("fc7", x, 4096))
-    b.linear("fc8", x, 1000)
+    _classifier(b, x, pooled=6)
     return b.build("AlexNet (torchvision variant, 64-192-384-256-256 channels)", _reference(61_100_840, 0.71, "alexnet"))
 
 
@@ -54,11 +58,7 @@ def vgg16() -> Model:
             x = b.conv(f"conv{stage}_{index}", x, channels, 3, padding=1)
             x = b.relu(f"conv{stage}_{index}.relu", x)
         x = b.max_pool(f"pool{stage}", x, 2, stride=2)
-    x = b.avg_pool("avgpool", x, 7)
-    x = b.flatten("flatten", x)
-    x = b.relu("fc6.relu", b.linear("fc6", x, 4096))
-    x = b.relu("fc7.relu", b.linear("fc7", x, 4096))
-    b.linear("fc8", x, 1000)
+    _classifier(b, x, pooled=7)
     return b.build("VGG-16 (configuration D, no batch norm)", _reference(138_357_544, 15.47, "vgg16"))
 
 

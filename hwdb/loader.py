@@ -198,12 +198,18 @@ def parse_architectures(table: Mapping[str, Any], sources: Mapping[str, str], wh
     return result
 
 
-def _parse_rate(rate: Any, at: str) -> Rate:
-    if not isinstance(rate, dict):
-        raise InvalidSpecError(f"{at}: a rate must be a table {{unit = ..., ops_per_clock = ...}}")
-    unknown = set(rate) - RATE_KEYS
+def _table(value: Any, allowed: set[str], where: str, what: str) -> dict:
+    """`value` as a table with only `allowed` keys, or a one-line error naming `what` it should be."""
+    if not isinstance(value, dict):
+        raise InvalidSpecError(f"{where}: {what} must be a table")
+    unknown = set(value) - allowed
     if unknown:
-        raise InvalidSpecError(f"{at}: unknown keys {sorted(unknown)}")
+        raise InvalidSpecError(f"{where}: unknown keys {sorted(unknown)}")
+    return value
+
+
+def _parse_rate(rate: Any, at: str) -> Rate:
+    _table(rate, RATE_KEYS, at, "a rate {unit = ..., ops_per_clock = ...}")
     unit = _require(rate, "unit", str, at)
     if SPEC_TYPES.get(unit, ("",))[0] != "int":
         raise InvalidSpecError(f"{at}: unit {unit!r} is not a unit-count spec (e.g. cuda_cores, tensor_cores, cores)")
@@ -286,11 +292,7 @@ class _PeakEntry:
 
 
 def _parse_peak(entry: Any, sources: Mapping[str, Any], where: str) -> _PeakEntry:
-    if not isinstance(entry, dict):
-        raise InvalidSpecError(f"{where}: a peak must be a table")
-    unknown = set(entry) - PEAK_KEYS
-    if unknown:
-        raise InvalidSpecError(f"{where}: unknown keys {sorted(unknown)}")
+    _table(entry, PEAK_KEYS, where, "a peak")
     precision = _require(entry, "precision", str, where)
     engine = _require(entry, "engine", str, where)
     here = f"{where} ({precision} {engine})"
@@ -413,9 +415,7 @@ def parse_device(entry: Any, sources: Mapping[str, Source], architectures: Mappi
         raise InvalidSpecError(f"{where}: a device must be a table")
     slug = _require(entry, "slug", str, where)
     here = f"{where} [{slug}]"
-    unknown = set(entry) - DEVICE_KEYS
-    if unknown:
-        raise InvalidSpecError(f"{here}: unknown keys {sorted(unknown)}")
+    _table(entry, DEVICE_KEYS, here, "a device")
     if slug != slug.lower() or not slug.replace("-", "").isalnum():
         raise InvalidSpecError(f"{here}: slug must be lower-case letters, digits and '-'")
     arch_key = entry.get("architecture")
@@ -503,11 +503,7 @@ def parse_prices(table: Mapping[str, Any], sources: Mapping[str, Any], devices: 
     prices = []
     for index, entry in enumerate(entries, 1):
         here = f"{where} price #{index}"
-        if not isinstance(entry, dict):
-            raise InvalidSpecError(f"{here}: must be a table")
-        unknown = set(entry) - PRICE_KEYS
-        if unknown:
-            raise InvalidSpecError(f"{here}: unknown keys {sorted(unknown)}")
+        _table(entry, PRICE_KEYS, here, "a price")
         device = _require(entry, "device", str, here)
         if device not in devices:
             raise InvalidSpecError(f"{here}: unknown device {device!r}")
