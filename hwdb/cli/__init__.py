@@ -25,6 +25,7 @@ app = typer.Typer(
 app.command("peak")(peak.peak)
 app.command("show")(devices.show)
 app.command("list")(devices.list_devices)
+app.command("prices")(devices.prices)
 app.command("estimate")(estimate.estimate)
 app.command("util")(estimate.util)
 app.command("models")(estimate.models)

@@ -137,3 +137,25 @@ def list_devices(
         for r in records
     ]
     out.table(None, columns, rows, right=tuple(range(4, len(columns))))
+
+
+def prices(
+    device: Annotated[Optional[str], typer.Argument(help="Only this device (slug or alias).")] = None,
+    json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Dated cloud prices from the catalog release (data/prices.toml), per device-hour.
+
+    Example: hwdb prices h100-sxm
+    """
+    slug = api.device(device, db=db).slug if device else None
+    found = [p for p in api.prices(db=db) if slug is None or p.device == slug]
+    if json:
+        out.print_json([{**p.__dict__, "usd_per_device_hour": p.usd_per_device_hour} for p in found])
+        return
+    if not found:
+        out.echo(f"no dated price for {slug} in this release" if slug else "no prices in this release")
+        return
+    rows = [[p.device, p.provider, p.offer, str(p.devices), f"${p.usd:,.2f}" + ("/h" if p.kind == "cloud" else ""),
+             f"${p.usd_per_device_hour:,.2f}" if p.usd_per_device_hour is not None else "-", p.date, p.source] for p in found]
+    out.table(None, ["device", "provider", "offer", "devices", "price", "per device-hour", "date", "source"], rows, right=(3, 4, 5))

@@ -79,3 +79,12 @@ def test_list_rejects_an_unknown_precision(db, cli):
 def test_show_unknown_device(db, cli):
     code, _, err = cli("show", "v100-pcie-64gb")
     assert code == 2 and err.startswith("hwdb: unknown device 'v100-pcie-64gb'; did you mean")
+
+
+def test_prices_are_dated_and_sourced(db, cli):
+    code, out, _ = cli("prices", "h100-sxm", "--json")
+    data = json.loads(out)
+    assert code == 0 and data and all(p["device"] == "nvidia-h100-sxm" and p["date"] and p["source"] for p in data)
+    assert all(p["usd_per_device_hour"] == pytest.approx(p["usd"] / p["devices"]) for p in data)
+    code, out, _ = cli("prices", "t4")
+    assert code == 0 and out == "no dated price for nvidia-t4 in this release\n"
