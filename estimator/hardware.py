@@ -24,7 +24,11 @@ accumulate at half the FP16-accumulate rate; where a vendor quotes both, both ar
 with ``accumulate=None`` is the device's only figure for its key (the mode was not stated separately)."""
 
 
-class PeakUnavailable(LookupError):
+class FigureUnavailable(LookupError):
+    """The catalog has no figure that a question needs (a peak, a memory bandwidth): not bad input, a gap."""
+
+
+class PeakUnavailable(FigureUnavailable):
     """No figure for the asked precision: the device lacks it (``not_supported``) or no public source gives it (``unknown``)."""
 
     def __init__(self, device: str, precision: str, engine: str | None, sparse: bool, status: str, reason: str):

@@ -29,7 +29,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from estimator.hardware import Hardware, PeakUnavailable
+from estimator.hardware import FigureUnavailable, Hardware, PeakUnavailable
 from estimator.layers import MATRIX, VECTOR
 from estimator.models import Model
 from estimator.units import BYTES_PER_ELEMENT, PRECISIONS
@@ -303,6 +303,7 @@ def estimate(model: Model, hardware: Hardware, precision: str = "fp32", batch: i
 
     Raises:
         PeakUnavailable: the device lacks the precision's matrix peak (or the catalog has no figure).
+        FigureUnavailable: the catalog has no memory bandwidth for the device.
         ValueError: a bad precision, batch size or efficiency.
     """
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
@@ -312,7 +313,7 @@ def estimate(model: Model, hardware: Hardware, precision: str = "fp32", batch: i
     if np.isnan(roof.matrix_peak) and np.any(arrays.engines == 0):
         hardware.peak(precision)  # raises the PeakUnavailable with its reason
     if np.isnan(roof.bandwidth):
-        raise PeakUnavailable(hardware.name, precision, None, False, "unknown", "memory bandwidth unknown: no public source gives it")
+        raise FigureUnavailable(f"{hardware.name}: memory bandwidth unknown (no public source gives it), so there is no memory roof")
     result = roofline_arrays(arrays, [[roof]], [batch])
     time, compute, memory = result.time[0, 0, 0], result.compute_time[0, 0, 0], result.memory_time[0, 0, 0]
     total = float(time.sum())

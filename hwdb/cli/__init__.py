@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from estimator.hardware import PeakUnavailable
+from estimator.hardware import FigureUnavailable
 from hwdb.cli import _output, devices, estimate, peak, validate, versions
 from hwdb.errors import ExitStatus, HwdbError
 
@@ -60,7 +60,7 @@ def run(argv: list[str] | None = None) -> int:
         return _fail(error.format_message() if hasattr(error, "format_message") else str(error), ExitStatus.USAGE)
     except typer.Abort:
         return _fail("aborted", ExitStatus.USAGE)
-    except PeakUnavailable as error:
+    except FigureUnavailable as error:
         return _fail(str(error), ExitStatus.NO_FIGURE)
     except (HwdbError, ValueError, OSError) as error:  # bad input: devices, values, files, databases
         if os.environ.get("HWDB_DEBUG"):

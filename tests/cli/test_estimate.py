@@ -121,3 +121,8 @@ def test_models_lists_the_zoo(cli):
     assert "25,557,032" in out and "torchvision's 'GFLOPS' column is MACs" in out
     data = json.loads(cli("models", "--json")[1])
     assert {m["name"]: m["params"] for m in data}["vit_b_16"] == 86_567_656
+
+
+def test_a_device_without_a_memory_bandwidth_is_a_gap_exit_1(db, cli):
+    code, out, err = cli("estimate", "resnet50", "--on", "xeon-platinum-8480p", "--bf16")
+    assert code == 1 and out == "" and err == "hwdb: Intel Xeon Platinum 8480+: memory bandwidth unknown (no public source gives it), so there is no memory roof\n"
