@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 import hwdb  # noqa: E402
-from estimator.roofline import LayerArrays, Roof, sweep  # noqa: E402
+from estimator.roofline import Roof, sweep  # noqa: E402
 from estimator.zoo import ZOO  # noqa: E402
 
 BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256]

@@ -157,8 +157,8 @@ def vit_b_16() -> Model:
         p = f"encoder.{i}"
         y = b.layer_norm(f"{p}.ln1", x)
         qkv = b.linear(f"{p}.attn.qkv", y, 3 * width)
-        q = k = v = b.reshape(f"{p}.attn.split_heads", qkv, (3, heads, tokens, head_dim))[1:]
-        scores = b.matmul(f"{p}.attn.scores", q, (heads, head_dim, tokens))
+        q = v = b.reshape(f"{p}.attn.split_heads", qkv, (3, heads, tokens, head_dim))[1:]  # each (heads, tokens, head_dim)
+        scores = b.matmul(f"{p}.attn.scores", q, (heads, head_dim, tokens))  # Q @ K^T
         probs = b.softmax(f"{p}.attn.softmax", scores)
         ctx = b.matmul(f"{p}.attn.context", probs, v)
         ctx = b.reshape(f"{p}.attn.merge_heads", ctx, (tokens, width))

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Mapping
 
 from estimator.hardware import ACCUMULATE, Hardware, Peak, Source, Spec
 from estimator.peak import DATASHEET_TOLERANCE, Derivation, relative_error
-from estimator.units import ENGINES, PRECISIONS, UnitError, is_integer_precision, parse_quantity, rate_unit
+from estimator.units import ENGINES, PRECISIONS, UnitError, parse_quantity, rate_unit
 from hwdb.errors import InvalidSpecError
 from hwdb.resources import content_hash, fingerprint
 

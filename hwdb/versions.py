@@ -19,7 +19,7 @@ from sqlmodel import Session
 from estimator.hardware import SPEC_NAMES, Hardware, Source as SourceRecord
 from estimator.units import PRECISIONS
 from hwdb import db
-from hwdb.catalog import Catalog, comparable, entry_fields
+from hwdb.catalog import Catalog, comparable
 from hwdb.errors import DatabaseError, InvalidSpecError, UnknownDeviceError
 from hwdb.fields import SUFFIX_UNITS
 from hwdb.files import read_structured

@@ -3,7 +3,6 @@
 import json
 from datetime import date, timedelta
 
-import pytest
 
 SOURCE = "https://example.com/t4-v2.pdf"
 

@@ -1,6 +1,5 @@
 """The loader rejects malformed data with one clear line naming the file and key."""
 
-import shutil
 
 import pytest
 

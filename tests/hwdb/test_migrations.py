@@ -85,7 +85,7 @@ def _fill_at_0001(source_engine, target_engine):
             if name == "peak":
                 rows = [row[:-1] for row in rows if row[-1] == ""]
             if rows:
-                connection.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
+                connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
     return {name: [c.name for c in metadata.tables[name].columns] for name in TABLES_0001}
 
 

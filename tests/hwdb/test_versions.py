@@ -1,7 +1,6 @@
 """Versioning on SQLite and PostgreSQL: edits and additions as revisions, history, as-of reads, releases
 that keep a user's edits, diffs, and concurrent writers."""
 
-import json
 import os
 import subprocess
 import sys
