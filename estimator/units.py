@@ -91,6 +91,12 @@ def _split_unit(text: str) -> tuple[str, float, str]:
     raise UnitError(f"unknown unit {text!r}")
 
 
+def _shifted(number: str, exponent: int) -> float:
+    """`number` x 10^exponent by shifting the written exponent, so '4.1' with 9 is exactly float('4.1e9')."""
+    mantissa, _, written = number.lower().partition("e")
+    return float(f"{mantissa}e{int(written or 0) + exponent}")
+
+
 def parse_quantity(text: "str | int | float", unit: str | None = None) -> float:
     """Parse '65 TFLOPS', '320 GB/s', '16 GiB', '1590 MHz' or '65T' into SI base units.
 
@@ -131,8 +137,7 @@ def parse_quantity(text: "str | int | float", unit: str | None = None) -> float:
         if exponent is None:
             value = float(number) * factor
         else:
-            mantissa, _, written_exponent = number.lower().partition("e")
-            value = float(f"{mantissa}e{int(written_exponent or 0) + exponent}")
+            value = _shifted(number, exponent)
     if not math.isfinite(value):
         raise UnitError(f"not a finite quantity: {text!r}")
     return value
@@ -194,8 +199,7 @@ def parse_duration(text: "str | int | float") -> float:
         if unit == "min":
             value = float(number) * 60
         else:  # shift the written exponent, so that '3.1ms' is exactly float('3.1e-3')
-            mantissa, _, exponent = number.lower().partition("e")
-            value = float(f"{mantissa}e{int(exponent or 0) + _DURATION_EXPONENTS[unit]}")
+            value = _shifted(number, _DURATION_EXPONENTS[unit])
     if not math.isfinite(value) or value <= 0:
         raise UnitError(f"a duration must be positive, got {text!r}")
     return value
