@@ -73,23 +73,43 @@ def peak(name: str, precision: str = "fp32", *, sparse: bool = False, engine: st
 
 
 def model(name: str):
-    """A built-in model (`hwdb models`), a description shipped in data/models/, or a .toml/.json file, as an
-    `estimator.models.Model`."""
+    """A built-in model (`hwdb models`), a description or config shipped in data/models/, or a .toml/.json
+    file: an `estimator.models.Model`, or an `estimator.transformer.TransformerConfig` for a config.json."""
     from hwdb.workloads import load_model
 
     return load_model(name)
 
 
-def estimate(model_name: str, device_name: str, precision: str = "fp32", *, batch: int = 1, efficiency=None, db: str | None = None):
-    """The roofline estimate of a model on a catalog device: an `estimator.roofline.Estimate`.
+def estimate(model_name: str, device_name: str, precision: str | None = None, *, batch: int = 1, efficiency=None,
+             prompt: int = 512, generate: int | None = None, tp: int = 1, weights: str | None = None, kv: str | None = None,
+             activations: str | None = None, attention: str = "flash", causal: bool | None = None, db: str | None = None):
+    """The roofline estimate of a model on a catalog device.
+
+    A layer model (resnet50, a .toml description) gives an `estimator.roofline.Estimate` at `precision`
+    (default FP32). A transformer config (llama-3-8b, a config.json) gives an `estimator.llm.LLMEstimate`
+    with prefill and decode: `precision` is the matrix-engine precision (default FP16), `weights`, `kv`
+    and `activations` the storage dtypes by role, `tp` the tensor-parallel degree, `generate` the output
+    tokens (default 128; 0 for encoders).
 
     >>> e = hwdb.estimate("resnet50", "t4", "fp16", batch=32)   # doctest: +SKIP
     >>> e.latency_s, e.throughput, e.mfu                        # doctest: +SKIP
     (0.0176, 1819.1, 0.23)
+    >>> e = hwdb.estimate("llama-2-7b", "a100-sxm4-40gb", prompt=1024, generate=128)   # doctest: +SKIP
+    >>> e.ttft_s, e.tpot_s, e.tokens_per_s                                          # doctest: +SKIP
+    (0.0478, 0.00887, 109.0)
     """
+    from estimator.transformer import TransformerConfig
+
+    network, hardware = model(model_name), device(device_name, db=db)
+    if isinstance(network, TransformerConfig):
+        from estimator.llm import Dtypes, Workload, estimate_llm
+
+        workload = Workload(prompt=prompt, generate=(128 if network.is_decoder else 0) if generate is None else generate,
+                            batch=batch, tp=tp, attention=attention, causal=causal)
+        return estimate_llm(network, hardware, Dtypes(precision or "fp16", weights, activations, kv), workload, efficiency)
     from estimator.roofline import estimate as run
 
-    return run(model(model_name), device(device_name, db=db), precision, batch, efficiency)
+    return run(network, hardware, precision or "fp32", batch, efficiency)
 
 
 def versions(db: str | None = None, *, fill: bool = True):
