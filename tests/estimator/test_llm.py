@@ -104,6 +104,10 @@ def test_one_decode_step_at_kv_1024_by_hand():
     activations = 32 * per_block_activations * 2 + (8 + 4096 * 2) + 4 * 4096 * 2 + 4096 * 2 + 32_000 * 2
     assert e.decode.bytes_by_role()["act_in"] + e.decode.bytes_by_role()["act_out"] == activations
     hand = (weights + 4096 * 2 + 32 * 1025 * 2 * 4096 * 2 + 32 * 2 * 4096 * 2 + activations) / 1555e9
+    att = kernel(e.decode, "attention")  # per block: one query per head over 1025 keys
+    assert att.macs == 32 * 32 * 1025 * 128 * 2 and att.kv_read == 32 * 1025 * 2 * 4096 * 2 and att.act_in == 32 * 4096 * 2
+    qkv = kernel(e.decode, "qkv")
+    assert qkv.macs == 32 * 4096 * 3 * 4096 and qkv.weights == 32 * 4096 * 3 * 4096 * 2  # all weights for one token
     assert all(k.bound in ("memory", "none") for k in e.decode.kernels)  # batch 1: nothing is compute bound
     assert e.tpot_s == pytest.approx(hand, rel=1e-9)
     assert e.tpot_s == pytest.approx(8.85e-3, abs=0.01e-3)
