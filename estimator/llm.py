@@ -213,7 +213,7 @@ class _Plan:
             norm = L.layer_norm("embed_norm", (n_tok, d))
             out.append(self.vector("embed_norm", norm.op, norm))
         block: list[Kernel] = []
-        post = c.final_norm is False  # post-norm models (BERT) normalise after each residual add
+        post = c.post_norm
         if not post:
             block.append(self.add_norm("attn_norm", n_tok))
         q, kv = self.heads * hd, self.kv_heads * hd

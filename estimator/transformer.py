@@ -61,6 +61,7 @@ class TransformerConfig:
     position: str = "rotary"  # rotary | learned
     type_vocab_size: int = 0  # BERT's token-type table
     embedding_norm: bool = False  # BERT normalises the embeddings
+    post_norm: bool = False  # BERT normalises after each residual add; the others before each sublayer
     final_norm: bool = True  # pre-norm models normalise the last hidden state
     lm_head: bool = True
     tied_embeddings: bool = False
@@ -221,7 +222,7 @@ class TransformerConfig:
                 num_layers=get("num_hidden_layers"), num_heads=heads, num_kv_heads=heads, head_dim=_head_dim(name, d, heads),
                 max_positions=get("max_position_embeddings"), norm="layer", mlp="plain", activation=activation("hidden_act", "gelu"),
                 qkv_bias=True, out_bias=True, mlp_bias=True, position="learned", type_vocab_size=get("type_vocab_size", 2),
-                embedding_norm=True, final_norm=False, lm_head=False, pooler=True, causal=False,
+                embedding_norm=True, post_norm=True, final_norm=False, lm_head=False, pooler=True, causal=False,
             )
         window = None
         if family == "mistral" or (family == "mixtral" and data.get("sliding_window")) or (family == "qwen2" and get("use_sliding_window", False, bool)):
