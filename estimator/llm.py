@@ -636,7 +636,5 @@ def estimate_llm(config: TransformerConfig, hardware: Hardware, dtypes: Dtypes |
         notes.append(f"no {dtypes.activations.upper()} vector figure: elementwise kernels use the FP32 vector rate")
     if dtypes.dequantises:
         notes.append(f"{dtypes.weights.upper()} weights are dequantised to {dtypes.compute.upper()} ({DEQUANT_FLOPS} vector FLOPs per weight per use)")
-    if workload.tp > 1 and link is not None:
-        notes.append(f"tensor parallel over {workload.tp}: all-reduces on {link.name} ({link.kind} link, per direction)")
     return LLMEstimate(config.name, hardware.name, dtypes, workload, plan.causal, prefill, decode, memory,
                        roofs[dtypes.compute], link, config.params, tuple(notes))
