@@ -48,6 +48,7 @@ def estimate(
     overhead: OverheadOpt = None,
     json: JsonOpt = False,
     csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV (SI units): one row per layer with --layers, else the totals.")] = False,
+    chart: Annotated[Optional[str], typer.Option("--chart", metavar="PATH", help="Write the roofline chart with the layers: .html, .json, .png or .svg.")] = None,
     db: DbOpt = None,
 ) -> None:
     """Predicted latency, throughput and utilization of a model on a device (roofline; FP32 unless a precision flag is given).
@@ -64,6 +65,10 @@ def estimate(
     network = load_model(model)
     record = api.device(on, db=db)
     result = run_estimate(network, record, precision, batch, efficiency)
+    if chart:
+        from hwdb.export import write_estimate_chart
+
+        out.note(f"wrote {write_estimate_chart(result, chart)}")
     if json:
         data = result.to_dict()
         if not layers:
