@@ -109,21 +109,25 @@ def roofline_chart(roofs: Sequence[Any], estimates: Sequence[Any] = (), *, title
     roof_colour = alt.Color("roof:N", title="roof (device, precision)", scale=roof_scale,
                             legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
     base = alt.Chart(alt.Data(values=roof_data))
+    # y: from the lowest point to a decade-rounded margin above the highest roof, so no roof sits on the frame.
+    ys = [p["attainable"] for p in roof_data] + [p["achieved"] for p in layers]
+    y_min = 10 ** math.floor(math.log10(min(ys or [1e9])))
+    y_max = 10 ** math.ceil(math.log10(max(ys or [1e15]) * 2))
+    y = alt.Y("attainable:Q", scale=alt.Scale(type="log", domain=[y_min, y_max]), title=y_title, axis=alt.Axis(format="~s"))
     lines = base.mark_line(strokeWidth=2).encode(
-        x=x, y=alt.Y("attainable:Q", scale=alt.Scale(type="log"), title=y_title, axis=alt.Axis(format="~s")),
+        x=x, y=y,
         color=roof_colour, order="intensity:Q", detail="roof:N",
         tooltip=[alt.Tooltip("roof:N"), alt.Tooltip("peak:N"), alt.Tooltip("bandwidth:N"), alt.Tooltip("ridge:N", title="ridge point")],
     )
-    ridge_marks = base.transform_filter(alt.datum.point == "ridge point").mark_point(shape="diamond", size=90, filled=True).encode(
-        x=x, y=alt.Y("attainable:Q"), color=alt.Color("roof:N", scale=roof_scale, legend=None),
+    ridge_marks = base.transform_filter(alt.datum.point == "ridge point").mark_point(shape="diamond", size=160, filled=True, stroke="white", strokeWidth=1.5, opacity=1).encode(
+        x=x, y=y, color=alt.Color("roof:N", scale=roof_scale, legend=None),
         tooltip=[alt.Tooltip("roof:N"), alt.Tooltip("ridge:N", title="ridge point"), alt.Tooltip("peak:N")],
     )
-    roofline = alt.layer(lines, ridge_marks)
-    chart = roofline
+    chart = alt.layer(lines, ridge_marks)
     if layers:
         many = len({p["run"] for p in layers}) > 1
         dots = alt.Chart(alt.Data(values=layers)).mark_point(filled=True, opacity=0.7).encode(
-            x=x, y=alt.Y("achieved:Q"),
+            x=x, y=alt.Y("achieved:Q", scale=alt.Scale(type="log", domain=[y_min, y_max])),
             color=alt.Color("bound:N", title="layer bound", scale=alt.Scale(domain=list(BOUND_COLOURS), range=list(BOUND_COLOURS.values())),
                             legend=alt.Legend(orient="right")),
             size=alt.Size("share:Q", title="share of time", scale=alt.Scale(range=[15, 400]), legend=alt.Legend(format=".1~%", orient="right")),
@@ -133,13 +137,13 @@ def roofline_chart(roofs: Sequence[Any], estimates: Sequence[Any] = (), *, title
                      alt.Tooltip("share_text:N", title="share"), alt.Tooltip("utilization:N")],
             **({"shape": alt.Shape("run:N", title="layers", legend=alt.Legend(orient="right", labelLimit=300))} if many else {}),
         )
-        chart = alt.layer(roofline, dots).resolve_scale(color="independent")
+        chart = alt.layer(lines, dots, ridge_marks).resolve_scale(color="independent")  # ridge points drawn over the layers
     subtitle = []
     if estimates:
         shown = len(layers)
         total = sum(len(e.layers) for e in estimates)
         subtitle.append(f"{shown} layers drawn" + (f" ({total - shown} that compute nothing, e.g. reshapes, cannot sit on log axes)" if total > shown else "")
-                        + "; points at achieved rate, sized by share of time")
+                        + "; points at achieved rate, sized by share of time; diamonds mark ridge points")
     missing = [f"{r.device} {r.precision.upper()} ({r.problem or 'figure unknown'})" for r in roofs if r not in drawable]
     if missing:
         subtitle.append("No roof (figure unknown): " + "; ".join(missing))
@@ -168,7 +172,7 @@ def comparison_chart(records: Iterable[Mapping[str, Any]], *, order: Sequence[st
         top = max(r["value"] for r in rows)
         # Axis labels: SI prefixes for large numbers (12k, 8M), plain decimals below (0.12, never "120m").
         y = alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, top * 1.15], nice=False),
-                  axis=alt.Axis(format="~s" if top >= 1e4 else ",~f", tickCount=5))
+                  axis=alt.Axis(format=",~f", tickCount=5, **({"labelExpr": "datum.value == 0 ? '0' : format(datum.value, '~s')"} if top >= 1e4 else {})))
         base = alt.Chart(alt.Data(values=rows)).encode(x=alt.X("device:N", sort=devices, axis=None), y=y)
         bars = base.mark_bar().encode(color=colour, tooltip=[alt.Tooltip("device:N"), alt.Tooltip("metric:N"), alt.Tooltip("value:Q", format=".4~g")])
         text = base.mark_text(dy=-7, fontSize=11).encode(text="label:N")
