@@ -267,8 +267,8 @@ def roofline(
         return
     rows = [[roof.device, roof.precision.upper(), format_rate(roof.matrix_peak, roof.precision) if _num(roof.matrix_peak) else "unknown",
              format_si(roof.bandwidth, "B/s") if _num(roof.bandwidth) else "unknown",
-             f"{roof.ridge_point:.3g}" if _num(roof.ridge_point) else "?"] for roof in roofs]
-    out.table(None, ["device", "precision", "peak", "bandwidth", "ridge (FLOP or OP/byte)"], rows, right=(2, 3, 4))
+             f"{roof.ridge_point:.3g} {'OP' if roof.precision.startswith('int') else 'FLOP'}/B" if _num(roof.ridge_point) else "?"] for roof in roofs]
+    out.table(None, ["device", "precision", "peak", "bandwidth", "ridge point"], rows, right=(2, 3, 4))
     for e in estimates:
         counts = {"compute": 0, "memory": 0}
         for layer in e.layers:

@@ -103,3 +103,15 @@ def test_estimate_chart(db, cli, tmp_path):
     code, out, err = cli("estimate", "resnet18", "--on", "t4", "--fp16", "--chart", str(path), "--json")
     assert code == 0 and json.loads(out)["device"] == "NVIDIA T4" and f"wrote {path}" in err
     assert "layer" in path.read_text()
+
+
+def test_readme_compare_example_is_the_real_output(db, cli):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("$ hwdb compare l40s a100-80gb h100-sxm h200-sxm --model resnet50 --batch 32 --cloud\n...\n", 1)[1].split("```", 1)[0]
+    code, out, _ = cli(*"compare l40s a100-80gb h100-sxm h200-sxm --model resnet50 --batch 32 --cloud".split())
+    real = [line.rstrip() for line in out.splitlines()]
+    assert code == 0
+    for line in block.strip("\n").splitlines():
+        assert line.rstrip() in real, line
