@@ -178,7 +178,7 @@ def comparison_chart(records: Iterable[Mapping[str, Any]], *, order: Sequence[st
         text = base.mark_text(dy=-7, fontSize=11).encode(text="label:N")
         panels.append(alt.layer(bars, text).properties(width=width, height=height, title=alt.TitleParams(metric, fontSize=12)))
     chart = alt.concat(*panels, columns=min(len(panels), 4) or 1)
-    return chart.properties(title=_title(alt, title, _wrap(subtitle) if subtitle else None))
+    return chart.properties(title=_title(alt, title, _wrap(subtitle.strip()) if subtitle and subtitle.strip() else None))
 
 
 def _short(value: float) -> str:

@@ -317,9 +317,28 @@ class Comparison:
         return units.pop() if len(units) == 1 else "samples"
 
     def title(self, metric: str) -> str:
+        """The metric's name with its unit, as chart panels and JSON consumers show it."""
         unit_op = "OP" if self.precision.startswith("int") else "FLOP"
-        per = ("OP/s" if self.precision.startswith("int") else "FLOP/s") if self.workload is None else self.unit
-        return METRICS[metric][2].format(unit=per, rate=f"{self.precision.upper()} {unit_op}/s", unit_op=unit_op)
+        if self.workload is None and metric == "per-dollar":
+            return f"peak {unit_op}/s per USD/hour"
+        if self.workload is None and metric == "per-watt":
+            return f"peak {unit_op}/s per W"
+        return METRICS[metric][2].format(unit=self.unit, rate=f"{self.precision.upper()} {unit_op}/s", unit_op=unit_op)
+
+    def sweep_chart(self, batches: Sequence[int], metric: str = "throughput"):
+        """Throughput (or latency) of the workload against batch size on each device, one line per device (Altair)."""
+        from estimator.charts import sweep_chart
+        from estimator.roofline import sweep
+
+        if self.workload is None:
+            raise InvalidSpecError("a sweep needs a workload (--model)")
+        if self.workload.is_transformer:
+            _evaluate_transformer(self.rows[0].hardware, self.workload)  # the LLM branch: sweeps over batch or sequence length
+        from hwdb.workloads import load_model
+
+        found = sweep([load_model(self.workload.model)], [r.hardware for r in self.rows], list(batches), [self.workload.precision],
+                      self.workload.efficiency)
+        return sweep_chart(found, metric=metric, unit=self.unit)
 
     def chart(self, metrics: Sequence[str] | None = None):
         """A grouped bar chart (an Altair chart) of `metrics` across the devices, in rank order."""
@@ -341,7 +360,8 @@ class Comparison:
             if lacking:
                 missing.append(f"{row.hardware.name} ({', '.join(lacking)})")
         what = f"{self.workload.model}, {self.precision.upper()}, batch {self.workload.batch}" if self.workload else f"{self.precision.upper()} peaks"
-        subtitle = f"{_basis_text(self)}." + (f" Unknown, not drawn: {'; '.join(missing)}." if missing else "")
+        priced = any(name in ("cost", "per-dollar", "price") for name in metrics)
+        subtitle = (f"{basis_text(self)}. " if priced else "") + (f"Unknown, not drawn: {'; '.join(missing)}." if missing else "")
         return comparison_chart(records, order=[r.hardware.name for r in self.rows], title=f"Device comparison: {what}", subtitle=subtitle)
 
     def to_dict(self) -> dict[str, Any]:
@@ -363,7 +383,7 @@ def default_chart_metrics(comparison: Comparison) -> list[str]:
     return ["throughput", "cost", "per-dollar", "per-watt"]
 
 
-def _basis_text(comparison: Comparison) -> str:
+def basis_text(comparison: Comparison) -> str:
     p = comparison.pricing
     if p.basis == "cloud":
         return "Prices: cheapest dated cloud offer per device-hour (data/prices.toml)"

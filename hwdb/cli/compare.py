@@ -114,21 +114,10 @@ def _batches(text: str) -> list[int]:
 
 
 def _sweep_chart(result, batches: list[int], metric: list[str] | None):
-    from estimator.charts import sweep_chart
-    from estimator.roofline import sweep
-    from hwdb.workloads import load_model
-
     choice = (metric or ["throughput"])[0]
     if metric and (len(metric) > 1 or choice not in ("throughput", "latency")):
         raise typer.BadParameter("with --sweep, --metric is throughput or latency", param_hint="--metric")
-    workload = result.workload
-    if workload.is_transformer:
-        from hwdb.compare import _evaluate_transformer
-
-        _evaluate_transformer(result.rows[0].hardware, workload)  # raises "not yet" until the LLM estimator lands
-    network = load_model(workload.model)
-    found = sweep([network], [r.hardware for r in result.rows], batches, [workload.precision])
-    return sweep_chart(found, metric=choice, unit=result.unit)
+    return result.sweep_chart(batches, choice)
 
 
 def _print(result) -> None:
@@ -171,9 +160,9 @@ def _print(result) -> None:
             out.echo(f"  unknown: {reason}")
     for slug, reason in result.excluded:
         out.echo(f"  excluded: {slug}: {reason}")
-    from hwdb.compare import _basis_text
+    from hwdb.compare import basis_text
 
-    out.echo(f"  {_basis_text(result)}; " + ("a device is priced per hour of continuous use at the predicted throughput."
+    out.echo(f"  {basis_text(result)}; " + ("a device is priced per hour of continuous use at the predicted throughput."
                                               if w is not None else "per-dollar = peak per USD per device-hour."))
     for note in result.notes:
         out.echo(f"  note: {note}")
