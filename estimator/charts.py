@@ -14,6 +14,7 @@ FLOP/byte; OP for integer precisions) and device names in its legend. Saving by 
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
+from estimator.hardware import FigureUnavailable
 from estimator.units import format_si, format_time
 
 WIDTH, HEIGHT = 560, 360
@@ -95,6 +96,9 @@ def roofline_chart(roofs: Sequence[Any], estimates: Sequence[Any] = (), *, title
     alt = _altair()
     layers = layer_points(estimates)
     drawable = [r for r in roofs if _finite(r.matrix_peak) and _finite(r.bandwidth)]
+    if not drawable:
+        reasons = "; ".join(dict.fromkeys(r.problem or f"{r.device} {r.precision.upper()}: figure unknown" for r in roofs))
+        raise FigureUnavailable(f"nothing to draw: no roof has a known peak and bandwidth ({reasons or 'no devices'})")
     ridges = [r.matrix_peak * r.efficiency.compute / (r.bandwidth * r.efficiency.memory) for r in drawable]
     xs = [p["intensity"] for p in layers] + ridges
     x_min = 10 ** math.floor(math.log10(min(xs + [1.0]) / 2))
@@ -163,6 +167,8 @@ def comparison_chart(records: Iterable[Mapping[str, Any]], *, order: Sequence[st
     """
     alt = _altair()
     data = [dict(r, label=_short(r["value"])) for r in records]
+    if not data:
+        raise FigureUnavailable(f"nothing to draw: no device has a known value{' (' + subtitle.strip() + ')' if subtitle and subtitle.strip() else ''}")
     devices = list(order or dict.fromkeys(r["device"] for r in data))
     colour = alt.Color("device:N", title="device", scale=alt.Scale(domain=devices, range=DEVICE_COLOURS[:len(devices)] or DEVICE_COLOURS),
                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=300))
@@ -218,6 +224,9 @@ def sweep_chart(sweep: Any = None, *, metric: str = "throughput", unit: str = "s
     if metric not in ("throughput", "latency"):
         raise ValueError(f"metric must be throughput or latency, got {metric!r}")
     rows = list(records) if records is not None else sweep_records(sweep, metric, model, precision)
+    if not rows:
+        raise FigureUnavailable("nothing to draw: no device has the figures the sweep needs"
+                                + (f" ({', '.join(sweep.devices)})" if sweep is not None else ""))
     devices = list(dict.fromkeys(r["device"] for r in rows))
     if sweep is not None:
         missing = [d for d in sweep.devices if d not in devices]

@@ -344,6 +344,9 @@ class Comparison:
         """A grouped bar chart (an Altair chart) of `metrics` across the devices, in rank order."""
         from estimator.charts import comparison_chart
 
+        if not self.rows:
+            raise FigureUnavailable("nothing to draw: every device was excluded ("
+                                    + "; ".join(f"{slug}: {reason}" for slug, reason in self.excluded) + ")")
         metrics = list(metrics or default_chart_metrics(self))
         for name in metrics:
             if name not in METRICS:

@@ -115,3 +115,34 @@ def test_readme_compare_example_is_the_real_output(db, cli):
     assert code == 0
     for line in block.strip("\n").splitlines():
         assert line.rstrip() in real, line
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("compare", "t4", "--budget", "100"), "every device was excluded (nvidia-t4: price unknown"),
+    (("compare", "a10g", "--model", "resnet50"), "nothing to draw: no device has a known value"),
+    (("roofline", "a10g"), "NVIDIA A10G: FP16 unknown"),
+    (("compare", "a10g", "--model", "resnet50", "--sweep", "1,2"), "nothing to draw"),
+])
+def test_a_chart_with_nothing_to_draw_exits_1(db, cli, tmp_path, args, needle):
+    path = tmp_path / "c.json"
+    code, out, err = cli(*args, "--chart", str(path))
+    assert code == 1 and out == "" and needle in err and err.count("\n") == 1 and not path.exists()
+
+
+def test_tco_and_energy_from_the_cli(db, cli, tmp_path):
+    code, out, _ = cli("compare", "t4", "--model", "resnet18", "--price-per-hour", "t4=0.4", "--kwh-price", "0.2", "--json")
+    row = json.loads(out)["devices"][0]
+    assert code == 0 and row["cost"]["usd_per_hour"] == pytest.approx(0.4 + 0.070 * 0.2)
+    code, _, err = cli("compare", "t4", "--cloud", "--tco-years", "5")
+    assert code == 2 and "--tco-years" in err
+
+
+def test_launch_price_over_tco_years_plus_energy(db, cli):
+    code, out, _ = cli("compare", "4090", "rtx-a6000", "--model", "resnet50", "--batch", "16", "--tco-years", "2", "--kwh-price", "0.15", "--json")
+    data = json.loads(out)
+    rtx = next(d for d in data["devices"] if d["device"] == "nvidia-geforce-rtx-4090")
+    assert code == 0 and data["sort"] == "cost" and data["pricing"]["basis"] == "launch"
+    assert rtx["cost"]["usd_per_hour"] == pytest.approx(1599 / (2 * 8766) + 450 / 1000 * 0.15)  # $1,599 launch, 450 W
+    assert rtx["cost"]["budget_usd"] == 1599
+    code, out, _ = cli("compare", "4090", "rtx-a6000", "--budget", "2000", "--json")
+    assert [d["device"] for d in json.loads(out)["devices"]] == ["nvidia-geforce-rtx-4090"]
