@@ -55,9 +55,16 @@ class Workload:
 
     @property
     def is_transformer(self) -> bool:
-        """An LLM workload: token counts given, or a model name from a transformer family."""
+        """An LLM workload: token counts given, or a model name from a transformer family that is not a
+        built-in layer model or a model file."""
+        if self.prompt is not None or self.generate is not None:
+            return True
+        from hwdb.workloads import model_names
+
         name = self.model.lower()
-        return self.prompt is not None or self.generate is not None or name.startswith(TRANSFORMER_FAMILIES)
+        if name in model_names() or name.endswith((".toml", ".json")):
+            return False
+        return name.startswith(TRANSFORMER_FAMILIES)
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,11 @@ def test_transformer_workloads_say_not_yet(workload):
         evaluate_workload(T4, workload)
 
 
+def test_layer_models_and_files_are_not_transformers():
+    assert not Workload("resnet50").is_transformer and not Workload("gpt_tiny.toml").is_transformer
+    assert not Workload("vit_b_16").is_transformer and Workload("mistral-7b").is_transformer
+
+
 def test_bad_workload_values():
     with pytest.raises(InvalidSpecError):
         Workload("resnet50", batch=0)
