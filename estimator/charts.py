@@ -151,7 +151,10 @@ def roofline_chart(roofs: Sequence[Any], estimates: Sequence[Any] = (), *, title
     missing = [f"{r.device} {r.precision.upper()} ({r.problem or 'figure unknown'})" for r in roofs if r not in drawable]
     if missing:
         subtitle.append("No roof (figure unknown): " + "; ".join(missing))
-    if title is None:
+    if title is None and len(estimates) == 1:
+        e = estimates[0]
+        title = f"Roofline: {e.model} on {e.device}, {e.precision.upper()}, batch {e.batch}"
+    elif title is None:
         runs = list(dict.fromkeys(f"{e.model}, batch {e.batch}" for e in estimates))
         title = "Roofline" + (f": {'; '.join(runs)}" if runs else "")
     return chart.properties(width=width, height=height, title=_title(alt, title, subtitle)).configure_legend(labelFontSize=11, titleFontSize=11)

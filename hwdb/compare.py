@@ -358,6 +358,8 @@ class Comparison:
         for name in metrics:
             if name not in METRICS:
                 raise InvalidSpecError(f"unknown metric {name!r}; choose from {', '.join(METRICS)}")
+            if name in WORKLOAD_METRICS and self.workload is None:
+                raise InvalidSpecError(f"metric {name} needs a workload (--model)")
         records, missing = [], []
         for row in self.rows:
             lacking = []

@@ -63,7 +63,7 @@ def test_html_export_draws_in_headless_chromium(tmp_path):
     marks = svg.group(0)
     # Drawn, not blank: the roof line, the layer points and the axis titles are there.
     assert marks.count("<path") > 50
-    assert "arithmetic intensity (FLOP/byte)" in marks and "Roofline: resnet18, batch 8" in marks
+    assert "arithmetic intensity (FLOP/byte)" in marks and "Roofline: resnet18 on T4-like, FP16, batch 8" in marks
 
 
 def test_png_export_is_a_non_blank_image_of_the_expected_size(tmp_path):

@@ -79,6 +79,7 @@ def test_compare_sweep_chart(db, cli, tmp_path):
     (("compare", "t4", "--cloud", "--price-per-hour", "1"), "pick one"),
     (("compare", "t4", "--price-per-hour", "abc"), "not a positive price"),
     (("compare", "t4", "--chart", "out.gif"), "unsupported extension"),
+    (("compare", "t4", "--metric", "cost", "--chart", "out.json"), "needs a workload"),
     (("compare", "t5"), "unknown device"),
     (("roofline", "t4", "--chart", "x.bmp"), "unsupported extension"),
 ])

@@ -65,7 +65,7 @@ def test_roofline_chart_spec():
     chart = roofline_chart([Roof.of(T4, "fp16"), Roof.of(NONE, "fp16")], [result])
     spec = chart.to_dict()
     text = json.dumps(spec)
-    assert spec["title"]["text"] == "Roofline: resnet18, batch 8"
+    assert spec["title"]["text"] == "Roofline: resnet18 on T4-like, FP16, batch 8"
     assert "No roof (figure unknown): No-FP16 FP16" in text
     assert "arithmetic intensity (FLOP/byte)" in text and "attainable and achieved FLOP/s" in text
     assert '"type": "log"' in text
@@ -95,3 +95,10 @@ def test_sweep_chart_one_line_per_device():
     assert spec["encoding"]["y"]["title"] == "latency (s)" and spec["encoding"]["x"]["scale"]["type"] == "log"
     with pytest.raises(ValueError):
         sweep_chart(found, metric="power")
+
+
+def test_sweep_chart_over_any_x_from_records():
+    rows = [{"device": d, "x": n, "value": v * n} for d, v in (("A", 1.0), ("B", 2.0)) for n in (128, 512, 2048)]
+    spec = sweep_chart(records=rows, x_title="sequence length (tokens)", unit="tokens", title="decode").to_dict()
+    assert spec["encoding"]["x"]["title"] == "sequence length (tokens)" and spec["encoding"]["x"]["axis"]["values"] == [128, 512, 2048]
+    assert spec["encoding"]["y"]["title"] == "throughput (tokens/s)"
