@@ -135,14 +135,14 @@ def compare(device_names, *, model: str | None = None, precision: str = "fp16", 
             generate: int | None = None, cloud: bool = False, price_per_hour=None, tco_years: float | None = None,
             kwh_price: float | None = None, sort: str | None = None, budget: float | None = None, power: float | None = None,
             db: str | None = None):
-    """Devices side by side (what `hwdb compare` prints): a `hwdb.compare.Comparison`, ranked.
+    """Devices side by side (what `hwdb compare` prints): a `hwdb.comparison.Comparison`, ranked.
 
     ``.rows`` (best first), ``.to_dict()``, and ``.chart(metrics)`` returns the Altair comparison chart.
 
     >>> c = hwdb.compare(["t4", "l40s"], model="resnet50", batch=32, cloud=True)   # doctest: +SKIP
     >>> c.chart(["throughput", "per-watt"])                                        # doctest: +SKIP
     """
-    from hwdb.compare import DEFAULT_TCO_YEARS, Pricing, Workload, compare as run
+    from hwdb.comparison import DEFAULT_TCO_YEARS, Pricing, Workload, compare as run
 
     basis = "cloud" if cloud else "hourly" if price_per_hour is not None else "launch"
     pricing = Pricing(basis=basis, tco_years=tco_years or DEFAULT_TCO_YEARS, kwh_price=kwh_price, per_hour=price_per_hour)

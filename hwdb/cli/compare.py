@@ -47,7 +47,7 @@ def compare(
 
     Example: hwdb compare t4 l40s h100-pcie --model resnet50 --batch 32 --cloud
     """
-    from hwdb.compare import DEFAULT_TCO_YEARS, Pricing, Workload, compare as run_compare
+    from hwdb.comparison import DEFAULT_TCO_YEARS, Pricing, Workload, compare as run_compare
     from hwdb.export import check_chart_path, save_chart
 
     precision = chosen_precision(fp64=fp64, fp32=fp32, tf32=tf32, bf16=bf16, fp16=fp16, fp8=fp8, fp6=fp6, fp4=fp4, int8=int8, int4=int4) or "fp16"
@@ -160,7 +160,7 @@ def _print(result) -> None:
             out.echo(f"  unknown: {reason}")
     for slug, reason in result.excluded:
         out.echo(f"  excluded: {slug}: {reason}")
-    from hwdb.compare import basis_text
+    from hwdb.comparison import basis_text
 
     out.echo(f"  {basis_text(result)}; " + ("a device is priced per hour of continuous use at the predicted throughput."
                                               if w is not None else "per-dollar = peak per USD per device-hour."))
@@ -189,7 +189,7 @@ def _unknowns(row, result) -> list[str]:
 
 
 def _links(h) -> tuple[str, str]:
-    from hwdb.compare import interconnect
+    from hwdb.comparison import interconnect
 
     host, scale_up = interconnect(h)
     return host or "?", scale_up or "-"

@@ -1,4 +1,4 @@
-"""hwdb.compare: one workload evaluated per device, prices on three bases, filters and ranking (no database)."""
+"""hwdb.comparison: one workload evaluated per device, prices on three bases, filters and ranking; hwdb.compare, the API."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 from estimator.hardware import Hardware, Peak, Spec
 from estimator.roofline import estimate
 from estimator.zoo import builtin
-from hwdb.compare import (
+from hwdb.comparison import (
     HOURS_PER_YEAR, NotYetError, Pricing, Workload, compare, device_cost, evaluate_workload, rank, unknown_reason,
 )
 from hwdb.errors import InvalidSpecError
@@ -140,3 +140,15 @@ def test_rank_puts_misfits_after_fitting_devices():
     assert [r.slug for r in result.rows] == ["t4", "tiny"] and result.rows[1].rank is None
     assert result.notes and math.isfinite(result.rows[1].result.throughput_per_s)
     assert rank([], "peak") == []
+
+
+def test_python_api_returns_altair_charts(db):
+    alt = pytest.importorskip("altair")
+    import hwdb
+
+    result = hwdb.compare(["t4", "l40s"], model="resnet50", batch=32, cloud=True)
+    assert [r.slug for r in result.rows] == ["nvidia-l40s", "nvidia-t4"] and result.rows[0].rank == 1
+    assert isinstance(result.chart(["throughput", "per-watt"]), alt.ConcatChart)
+    assert isinstance(hwdb.roofline_chart(["t4", "a10g"], ["fp16", "int8"], model="resnet18"), alt.LayerChart)
+    assert isinstance(hwdb.sweep_chart(["t4", "l40s"], "resnet18", (1, 8), metric="latency"), alt.Chart)
+    assert isinstance(result.sweep_chart([1, 4]), alt.Chart)
