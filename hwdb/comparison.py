@@ -104,9 +104,18 @@ def evaluate_workload(hardware: Hardware, workload: Workload, model=None) -> Wor
 
 
 def _evaluate_transformer(hardware: Hardware, workload: Workload) -> WorkloadResult:
-    """LLM workloads: unit "tokens", from TTFT/TPOT/tokens per second; "capacity" from the memory fit.
+    """LLM workloads: the transformer estimator (estimator/llm.py, issue 6) plugs in here, and only here.
 
-    The transformer estimator (estimator/llm.py, issue 6) plugs in here.
+    To fill in: run prefill (`workload.prompt` tokens) and decode (`workload.generate` tokens) at
+    `workload.batch` (add a `tp` field to `Workload` for tensor parallelism) and return
+    ``WorkloadResult(hardware.slug, latency_s=TTFT + generate x TPOT, throughput_per_s=generated tokens/s
+    over the batch, unit="tokens", limited_by=..., fits=..., memory_needed_bytes=weights + KV cache +
+    activations, notes=(...), estimate=<the LLM result>)`` with limited_by "capacity" when it does not
+    fit, "interconnect" when the all-reduce time dominates, else "compute" or "memory bandwidth" from the
+    phase that takes most of the time. A figure the catalog lacks: return the result with `problem` set
+    (never raise PeakUnavailable), as `_evaluate_layers` does. Costs per million tokens, ranking, filters
+    and charts then work unchanged. `Comparison.sweep_chart` calls this branch too (sweep over batch or
+    sequence length: `estimator.charts.sweep_chart(records=..., x_title="sequence length (tokens)")`).
     """
     raise NotYetError(
         f"{workload.model}: transformer (LLM) workloads are not yet supported by compare "

@@ -126,7 +126,7 @@ def _print(result) -> None:
         h = r.hardware
         host, scale_up = _links(h)
         rows.append([
-            h.slug, format_rate(r.peak, r.precision) if r.peak else "unknown",
+            *([str(r.rank) if r.rank else "-"] if result.workload is None else []), h.slug, format_rate(r.peak, r.precision) if r.peak else "unknown",
             format_memory(h.memory_bytes) if h.memory_bytes else "?", format_si(h.memory_bandwidth, "B/s") if h.memory_bandwidth else "?",
             f"{r.ridge_point:.3g}" if r.ridge_point else "?", host, scale_up,
             f"{h.tdp_w:g} W" if h.tdp_w else "?", _price(r.cost),
@@ -134,7 +134,11 @@ def _print(result) -> None:
     unit_op = "OP" if result.precision.startswith("int") else "FLOP"
     label = f"{result.precision.upper()} peak"
     title = None if result.workload else f"ranked by {result.sort}"
-    out.table(title, ["device", label, "memory", "bandwidth", f"ridge {unit_op}/B", "host link", "scale-up link", "TDP", "price"], rows, right=(1, 2, 3, 4, 7, 8))
+    columns = ["device", label, "memory", "bandwidth", f"ridge {unit_op}/B", "host link", "scale-up link", "TDP", "price"]
+    right = (1, 2, 3, 4, 7, 8)
+    if result.workload is None:
+        columns, right = ["rank", *columns], (0, *(i + 1 for i in right))
+    out.table(title, columns, rows, right=right)
     w = result.workload
     if w is not None:
         unit = result.unit
