@@ -20,7 +20,9 @@ from estimator.units import format_si, format_time
 WIDTH, HEIGHT = 560, 360
 BOUND_COLOURS = {"compute": "#d62728", "memory": "#1f77b4"}
 ROOF_COLOURS = ["#222222", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"]
-DEVICE_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d", "#eeca3b", "#bab0ac"]
+DEVICE_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d", "#eeca3b", "#bab0ac",
+                  "#1f3a5f", "#8c3a00", "#2d6a2d", "#ff9da6", "#6b4c9a", "#b3b300", "#00a3a3", "#5c5c5c", "#d62728", "#9ecae9", "#ffbf79"]
+"""Twenty distinguishable colours (Tableau's ten, then ten more): a device keeps its colour in every panel."""
 
 
 class ChartsUnavailable(ImportError):
@@ -162,7 +164,7 @@ def roofline_chart(roofs: Sequence[Any], estimates: Sequence[Any] = (), *, title
 
 # -- comparison -----------------------------------------------------------------------------------------
 def comparison_chart(records: Iterable[Mapping[str, Any]], *, order: Sequence[str] | None = None, title: str = "Device comparison",
-                     subtitle: str | None = None, width: int = 170, height: int = 240):
+                     subtitle: str | None = None, width: int | None = None, height: int = 240):
     """Bars of each metric across devices: `records` are {"device", "metric" (its title, with unit), "value"}.
 
     One panel per metric (each with its own axis, as units differ), one bar per device in `order`, the value
@@ -173,8 +175,9 @@ def comparison_chart(records: Iterable[Mapping[str, Any]], *, order: Sequence[st
     if not data:
         raise FigureUnavailable(f"nothing to draw: no device has a known value{' (' + subtitle.strip() + ')' if subtitle and subtitle.strip() else ''}")
     devices = list(order or dict.fromkeys(r["device"] for r in data))
-    colour = alt.Color("device:N", title="device", scale=alt.Scale(domain=devices, range=DEVICE_COLOURS[:len(devices)] or DEVICE_COLOURS),
+    colour = alt.Color("device:N", title="device", scale=alt.Scale(domain=devices, range=(DEVICE_COLOURS * 2)[:len(devices)]),
                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=300))
+    width = width or max(170, 46 * len(devices))  # room for each bar's value label ("19.8k") without overlap
     panels = []
     for metric in dict.fromkeys(r["metric"] for r in data):
         rows = [r for r in data if r["metric"] == metric]
@@ -182,11 +185,13 @@ def comparison_chart(records: Iterable[Mapping[str, Any]], *, order: Sequence[st
         # Axis labels: SI prefixes for large numbers (12k, 8M), plain decimals below (0.12, never "120m").
         y = alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, top * 1.15], nice=False),
                   axis=alt.Axis(format=",~f", tickCount=5, **({"labelExpr": "datum.value == 0 ? '0' : format(datum.value, '~s')"} if top >= 1e4 else {})))
-        base = alt.Chart(alt.Data(values=rows)).encode(x=alt.X("device:N", sort=devices, axis=None), y=y)
+        # Every panel has a slot per device, in rank order: a device sits at the same place (and colour) in each,
+        # and an unknown value leaves its slot empty rather than stretching the other bars.
+        base = alt.Chart(alt.Data(values=rows)).encode(x=alt.X("device:N", sort=devices, scale=alt.Scale(domain=devices), axis=None), y=y)
         bars = base.mark_bar().encode(color=colour, tooltip=[alt.Tooltip("device:N"), alt.Tooltip("metric:N"), alt.Tooltip("value:Q", format=".4~g")])
         text = base.mark_text(dy=-7, fontSize=11).encode(text="label:N")
         panels.append(alt.layer(bars, text).properties(width=width, height=height, title=alt.TitleParams(metric, fontSize=12)))
-    chart = alt.concat(*panels, columns=min(len(panels), 4) or 1)
+    chart = alt.concat(*panels, columns=min(len(panels), 4 if width <= 260 else 2))
     return chart.properties(title=_title(alt, title, _wrap(subtitle.strip()) if subtitle and subtitle.strip() else None))
 
 
