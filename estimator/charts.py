@@ -19,7 +19,9 @@ from estimator.units import format_si, format_time
 
 WIDTH, HEIGHT = 560, 360
 BOUND_COLOURS = {"compute": "#d62728", "memory": "#1f77b4"}
-ROOF_COLOURS = ["#222222", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"]
+ROOF_COLOURS = ["#222222", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f",
+                "#98df8a", "#c5b0d5", "#ffbb78", "#c49c94", "#9edae5", "#dbdb8d", "#f7b6d2"]
+"""Roof colours: none is the red or blue of the layer bounds."""
 DEVICE_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d", "#eeca3b", "#bab0ac",
                   "#1f3a5f", "#8c3a00", "#2d6a2d", "#ff9da6", "#6b4c9a", "#b3b300", "#00a3a3", "#5c5c5c", "#d62728", "#9ecae9", "#ffbf79"]
 """Twenty distinguishable colours (Tableau's ten, then ten more): a device keeps its colour in every panel."""
@@ -111,7 +113,7 @@ def roofline_chart(roofs: Sequence[Any], estimates: Sequence[Any] = (), *, title
               axis=alt.Axis(format="~g", grid=True))
     y_title = f"attainable and achieved {unit}/s"
     labels = list(dict.fromkeys(p["roof"] for p in roof_data))
-    roof_scale = alt.Scale(domain=labels, range=ROOF_COLOURS[:len(labels)] or ROOF_COLOURS)
+    roof_scale = alt.Scale(domain=labels, range=(ROOF_COLOURS * 2)[:len(labels)] or ROOF_COLOURS)
     roof_colour = alt.Color("roof:N", title="roof (device, precision)", scale=roof_scale,
                             legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
     base = alt.Chart(alt.Data(values=roof_data))
