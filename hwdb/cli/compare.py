@@ -43,7 +43,8 @@ def compare(
     db: DbOpt = None,
 ) -> None:
     """Devices side by side: peaks, memory, bandwidth, ridge point, interconnect, TDP, price; with --model, the
-    workload's latency, throughput, cost per million images/tokens, per dollar and per watt, ranked.
+    workload's latency, throughput, cost per million images/tokens, per dollar and per watt, ranked (FP16
+    unless a precision flag is given).
 
     Example: hwdb compare t4 l40s h100-pcie --model resnet50 --batch 32 --cloud
     """
