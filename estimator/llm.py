@@ -38,7 +38,7 @@ One engine with the CNN estimator: the linear layers and norms are costed by `es
   the experts its tokens touch, ``E (1 - (1 - k / E)^tokens)`` of ``E`` under uniform routing.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import ceil
 from typing import Any
 
@@ -335,11 +335,26 @@ class KernelEstimate:
     link_time_s: float
     time_s: float
     bound: str  # compute | memory | interconnect | none
+    peak: float = 0.0  # FLOP/s of the engine it runs on (0: data movement or a link)
+    share: float = 0.0  # of its phase's time
 
     @property
     def bytes(self) -> float:
         """Memory traffic (all roles); link bytes are counted apart."""
         return self.weights + self.act_in + self.act_out + self.kv_read + self.kv_write
+
+    @property
+    def intensity(self) -> float:
+        """FLOP per byte of memory traffic (NaN when it moves none)."""
+        return self.flops / self.bytes if self.bytes else float("nan")
+
+    @property
+    def achieved(self) -> float:
+        return self.flops / self.time_s if self.time_s else 0.0
+
+    @property
+    def utilization(self) -> float:
+        return self.achieved / self.peak if self.peak and np.isfinite(self.peak) else 0.0
 
 
 @dataclass(frozen=True)
@@ -378,12 +393,27 @@ class Phase:
             shares[k.bound] = shares.get(k.bound, 0.0) + k.time_s
         return shares
 
+    def roofline_view(self, estimate: "LLMEstimate") -> "PhaseView":
+        """This phase's kernels as the layers of a roofline chart (`estimator.charts.roofline_chart`)."""
+        return PhaseView(f"{estimate.model} {self.name}", estimate.device, estimate.dtypes.compute, estimate.workload.batch, self.kernels)
+
     def to_dict(self) -> dict:
         return {
             "steps": self.steps, "tokens": self.tokens, "time_s": self.time_s, "flops": self.flops, "macs": self.macs,
             "bytes": self.bytes, "bytes_by_role": self.bytes_by_role(), "time_by_bound_s": self.time_by_bound(),
-            "kernels": [dict(k.__dict__, bytes=k.bytes) for k in self.kernels],
+            "kernels": [dict(k.__dict__, bytes=k.bytes, intensity=k.intensity, achieved=k.achieved, utilization=k.utilization) for k in self.kernels],
         }
+
+
+@dataclass(frozen=True)
+class PhaseView:
+    """A phase shaped like an `estimator.roofline.Estimate` for charts: kernels as layers."""
+
+    model: str
+    device: str
+    precision: str
+    batch: int
+    layers: tuple[KernelEstimate, ...]
 
 
 @dataclass(frozen=True)
@@ -562,7 +592,10 @@ def _phase(name: str, plan: _Plan, tokens_per_seq: int, cached: np.ndarray, roof
             act_out=float(per_step(k.act_out).sum() * k.repeat), kv_read=float(per_step(k.kv_read).sum() * k.repeat),
             kv_write=float(per_step(k.kv_write).sum() * k.repeat), link_bytes=float(link_bytes.sum() * k.repeat),
             compute_time_s=c_total, memory_time_s=m_total, link_time_s=l_total, time_s=float(time.sum()), bound=bound,
+            peak=float(peak) if np.isfinite(peak) else 0.0,
         ))
+    total = float(step_time.sum())
+    rows = [replace(row, share=row.time_s / total if total else 0.0) for row in rows]
     return Phase(name, steps, plan.w.batch * tokens_per_seq * steps, tuple(rows), step_time, cached)
 
 
@@ -622,9 +655,9 @@ def estimate_llm(config: TransformerConfig, hardware: Hardware, dtypes: Dtypes |
         if config.position == "learned":
             raise ValueError(f"{config.name} has {config.max_positions} learned positions; prompt + generate = {workload.prompt + workload.generate}")
         notes.append(f"prompt + generate ({workload.prompt + workload.generate}) exceeds {config.name}'s {config.max_positions}-token context")
+    plan = _Plan(config, dtypes, workload)  # a tensor-parallel size that does not divide the heads is bad input, before any figure
     roofs = _roofs(hardware, dtypes, efficiency)
     link = _link(hardware) if workload.tp > 1 else None
-    plan = _Plan(config, dtypes, workload)
     prefill = _phase("prefill", plan, workload.prompt, np.zeros(1), roofs, dtypes.activations, link)
     cached = workload.prompt + np.arange(max(workload.generate - 1, 0), dtype=np.float64)
     decode = _phase("decode", plan, 1, cached, roofs, dtypes.activations, link)

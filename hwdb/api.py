@@ -149,3 +149,76 @@ def prices(*, db: str | None = None):
         return catalog.prices()
     finally:
         catalog.close()
+
+
+def compare(device_names, *, model: str | None = None, precision: str = "fp16", batch: int = 1, prompt: int | None = None,
+            generate: int | None = None, tp: int = 1, weights: str | None = None, kv: str | None = None, cloud: bool = False, price_per_hour=None, tco_years: float | None = None,
+            kwh_price: float | None = None, sort: str | None = None, budget: float | None = None, power: float | None = None,
+            db: str | None = None):
+    """Devices side by side (what `hwdb compare` prints): a `hwdb.comparison.Comparison`, ranked.
+
+    ``.rows`` (best first), ``.to_dict()``, and ``.chart(metrics)`` returns the Altair comparison chart.
+
+    >>> c = hwdb.compare(["t4", "l40s"], model="resnet50", batch=32, cloud=True)   # doctest: +SKIP
+    >>> c.chart(["throughput", "per-watt"])                                        # doctest: +SKIP
+    >>> hwdb.compare(["l4", "h100-pcie"], model="llama-3-8b", prompt=1024, generate=256, cloud=True)   # doctest: +SKIP
+    """
+    from hwdb.comparison import DEFAULT_TCO_YEARS, Pricing, Workload, compare as run
+
+    basis = "cloud" if cloud else "hourly" if price_per_hour is not None else "launch"
+    pricing = Pricing(basis=basis, tco_years=tco_years or DEFAULT_TCO_YEARS, kwh_price=kwh_price, per_hour=price_per_hour)
+    workload = Workload(model, precision, batch, prompt, generate, tp=tp, weights=weights, kv=kv) if model else None
+    records = [device(name, db=db) for name in ([device_names] if isinstance(device_names, str) else device_names)]
+    return run(records, precision=precision, workload=workload, pricing=pricing, prices=prices(db=db) if cloud else (),
+               sort=sort, budget=budget, power=power)
+
+
+def roofline_chart(device_names, precisions=("fp16",), *, model: str | None = None, batch: int = 1, db: str | None = None):
+    """The roofline chart (an Altair chart: it displays itself in a notebook) of devices at precisions, with a model's layers.
+
+    Devices or precisions without a figure get no roof (the chart's subtitle says why); the model is placed on those that have one.
+    """
+    from estimator.charts import roofline_chart as draw
+    from estimator.hardware import FigureUnavailable
+    from estimator.roofline import Roof, estimate as run
+
+    records = [device(name, db=db) for name in ([device_names] if isinstance(device_names, str) else device_names)]
+    precisions = [precisions] if isinstance(precisions, str) else list(precisions)
+    roofs = [Roof.of(r, p) for r in records for p in precisions]
+    estimates = []
+    if model is not None:
+        from hwdb.workloads import load_model
+
+        network = load_model(model)
+        for r in records:
+            for p in precisions:
+                try:
+                    estimates.append(run(network, r, p, batch))
+                except FigureUnavailable:
+                    pass  # no roof either: named in the subtitle
+    return draw(roofs, estimates)
+
+
+def sweep_chart(device_names, model_name: str, batches=(1, 2, 4, 8, 16, 32, 64, 128, 256), *, precision: str = "fp16",
+                metric: str = "throughput", db: str | None = None):
+    """Throughput (or latency) of a model against batch size, one line per device, as an Altair chart
+    (a transformer config: generated tokens/s or end-to-end latency at 512 prompt and 128 output tokens)."""
+    from estimator.charts import sweep_chart as draw
+    from estimator.roofline import sweep
+    from estimator.transformer import TransformerConfig
+
+    records = [device(name, db=db) for name in ([device_names] if isinstance(device_names, str) else device_names)]
+    network = model(model_name)
+    if isinstance(network, TransformerConfig):
+        from hwdb.comparison import Workload, compare as run
+
+        return run(records, precision=precision, workload=Workload(model_name, precision)).sweep_chart(list(batches), metric)
+    unit = "images" if len(network.input_shape) == 3 else "samples"
+    return draw(sweep([network], records, list(batches), [precision]), metric=metric, unit=unit)
+
+
+def save_chart(chart, path):
+    """Write an Altair chart by extension: .html (offline), .json (Vega-Lite), .png, .svg (the `charts` extra)."""
+    from hwdb.export import save_chart as save
+
+    return save(chart, path)

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from estimator.hardware import FigureUnavailable
-from hwdb.cli import _output, devices, estimate, peak, validate, versions
+from hwdb.cli import _output, compare, devices, estimate, peak, validate, versions
 from hwdb.errors import ExitStatus, HwdbError
 
 app = typer.Typer(
@@ -26,6 +26,8 @@ app.command("peak")(peak.peak)
 app.command("show")(devices.show)
 app.command("list")(devices.list_devices)
 app.command("prices")(devices.prices)
+app.command("compare")(compare.compare)
+app.command("roofline")(compare.roofline)
 app.command("estimate")(estimate.estimate)
 app.command("util")(estimate.util)
 app.command("models")(estimate.models)

@@ -59,6 +59,7 @@ def estimate(
     activations: Annotated[DtypeOpt, typer.Option("--activations", metavar="DTYPE", help="Activation dtype: fp32, bf16, fp16. Default: the compute precision, FP16 below 16 bits.", rich_help_panel=_LLM)] = None,
     attention: Annotated[str, typer.Option("--attention", metavar="KERNEL", help="flash (scores stay on chip) or plain (scores written).", rich_help_panel=_LLM)] = "flash",
     causal: Annotated[Optional[bool], typer.Option("--causal/--no-causal", help="Causal mask (default: decoders yes, encoders no).", show_default=False, rich_help_panel=_LLM)] = None,
+    chart: Annotated[Optional[str], typer.Option("--chart", metavar="PATH", help="Write the roofline chart with the layers: .html, .json, .png or .svg.")] = None,
     db: DbOpt = None,
 ) -> None:
     """Predicted latency, throughput and utilization of a model on a device (roofline).
@@ -86,7 +87,7 @@ def estimate(
                    "--activations": activations, "--causal/--no-causal": causal}
     if isinstance(network, TransformerConfig):
         _estimate_llm(network, on, flag or (compute or "fp16").lower(), batch, prompt, generate, tp, weights, kv, activations,
-                      attention, causal, efficiency, layers, json, csv_out, db)
+                      attention, causal, efficiency, layers, json, csv_out, chart, db)
         return
     given = [name for name, value in llm_options.items() if value is not None] + (["--tp"] if tp != 1 else []) \
         + (["--attention"] if attention != "flash" else [])
@@ -95,6 +96,10 @@ def estimate(
     precision = flag or "fp32"
     record = api.device(on, db=db)
     result = run_estimate(network, record, precision, batch, efficiency)
+    if chart:
+        from hwdb.export import write_estimate_chart
+
+        out.note(f"wrote {write_estimate_chart(result, chart)}")
     if json:
         data = result.to_dict()
         if not layers:
@@ -261,7 +266,7 @@ def models(json: JsonOpt = False) -> None:
 
 # -- transformers ------------------------------------------------------------------------------------------
 def _estimate_llm(config, on, compute, batch, prompt, generate, tp, weights, kv, activations, attention, causal, efficiency,
-                  with_layers, json, csv_out, db) -> None:
+                  with_layers, json, csv_out, chart, db) -> None:
     from estimator.llm import Dtypes, Workload, estimate_llm
 
     def dtype(value):
@@ -279,6 +284,10 @@ def _estimate_llm(config, on, compute, batch, prompt, generate, tp, weights, kv,
         result = estimate_llm(config, record, dtypes, workload, efficiency)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
+    if chart:
+        from hwdb.export import write_estimate_chart
+
+        out.note(f"wrote {write_estimate_chart(result, chart)}")
     if json:
         data = result.to_dict()
         if not with_layers:

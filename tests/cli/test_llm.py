@@ -101,3 +101,16 @@ def test_config_json_from_a_path(db, cli, tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 256, "num_attention_heads": 8}))
     code, _, err = cli("estimate", str(tmp_path / "bad.json"), "--on", "t4")
     assert code == 2 and "no 'vocab_size'" in err
+
+
+def test_estimate_chart_draws_prefill_and_decode_kernels(db, cli, tmp_path):
+    path = tmp_path / "llm.json"
+    code, out, err = cli("estimate", "llama-3-8b", "--on", "h100-sxm", "--prompt", "2048", "--generate", "256", "--batch", "8", "--chart", str(path))
+    assert code == 0 and "wrote" in err
+    spec = json.loads(path.read_text())
+    rows = [row for layer in spec["layer"] for row in layer["data"].get("values", []) if "layer" in row]
+    runs = {row["run"] for row in rows}
+    assert runs == {"llama-3-8b prefill on NVIDIA H100 SXM5 80GB FP16", "llama-3-8b decode on NVIDIA H100 SXM5 80GB FP16"}
+    decode_attention = next(r for r in rows if r["layer"] == "attention" and "decode" in r["run"])
+    assert decode_attention["bound"] == "memory" and decode_attention["intensity"] < 295  # below the ridge
+    assert "prompt 2048, generate 256" in json.dumps(spec["title"])
