@@ -39,7 +39,7 @@ def _pure(efficiency) -> bool:
 
 
 def estimate(
-    model: Annotated[str, typer.Argument(help="A built-in model (see `hwdb models`) or a .toml/.json model file.")],
+    model: Annotated[str, typer.Argument(help="A built-in model or transformer config (see `hwdb models`), a .toml/.json model file, or a Hugging Face config.json (or its folder).")],
     on: OnOpt,
     fp64: Fp64 = False, fp32: Fp32 = False, tf32: Tf32 = False, bf16: Bf16 = False, fp16: Fp16 = False,
     fp8: Fp8 = False, fp6: Fp6 = False, fp4: Fp4 = False, int8: Int8 = False, int4: Int4 = False,
