@@ -19,6 +19,7 @@ import pytest
         (["h100", "--bf16"], "NVIDIA H100 SXM5 80GB  BF16 tensor, dense: 989 TFLOP/s"),
         (["h100", "--bf16", "--sparse"], "NVIDIA H100 SXM5 80GB  BF16 tensor, sparse: 1.98 PFLOP/s"),
         (["a100", "--fp16", "--vector"], "NVIDIA A100 SXM4 80GB  FP16 vector, dense: 78 TFLOP/s"),
+        (["l4", "--fp16"], "NVIDIA L4  FP16 tensor, dense: 121 TFLOP/s"),  # the datasheet prints 242 with sparsity
     ],
 )
 def test_peak_prints_one_line(db, cli, args, line):
@@ -60,7 +61,7 @@ def test_all_peaks_without_a_precision_flag(db, cli):
     [
         (["p100", "--tf32"], "hwdb: NVIDIA Tesla P100 SXM2 16GB: TF32 not supported: neither its tensor nor its vector units execute TF32"),
         (["t4", "--fp16", "--sparse"], "hwdb: NVIDIA T4: FP16 sparse not supported: 2:4 structured sparsity does not apply to FP16 on this architecture"),
-        (["l4", "--fp16"], "hwdb: NVIDIA L4: FP16 tensor unknown: no public source gives this figure; the sparse tensor figure is 242 TFLOP/s"),
+        (["mi350x", "--fp32"], "hwdb: AMD Instinct MI350X: FP32 matrix core unknown: no public source gives this figure; the dense vector figure is 144 TFLOP/s"),
         (["h100", "--int4"], "hwdb: NVIDIA H100 SXM5 80GB: INT4 tensor unknown: no public source gives this figure"),
     ],
 )
