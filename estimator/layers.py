@@ -58,6 +58,9 @@ class LayerCost:
     ``input_elements``/``output_elements`` are activations per sample; ``weight_elements`` are
     read once per batch (the whole tensor); ``gathered_elements`` are weight rows read per sample
     (embedding lookups); ``index_bytes`` are per-sample reads of a fixed size (int64 indices).
+    ``gemm`` is the shape of a matrix layer as the GEMM ``(M x K) @ (K x N)`` its kernel runs (a
+    convolution: Hout Wout output pixels x Cout/g filters x Cin/g Kh Kw, once per group), which a
+    calibration uses to pick the efficiency of a product that size (`estimator.calibration`).
     """
 
     name: str
@@ -72,6 +75,8 @@ class LayerCost:
     gathered_elements: int = 0
     index_bytes: int = 0
     output_shape: Shape = ()
+    gemm: tuple[int, int, int] | None = None  # (M, N, K) of each matrix product, per sample (see below)
+    gemm_stacks_batch: bool = True  # a batch stacks its samples' rows into M (conv, linear), else runs more products (matmul)
 
     @property
     def flops(self) -> int:
@@ -149,6 +154,7 @@ def conv2d(
         name=name, op="conv2d", engine=MATRIX, params=params, macs=weights * hout * wout,
         extra_flops=outputs if bias else 0, input_elements=cin * h * w, output_elements=outputs,
         weight_elements=params, output_shape=(out_channels, hout, wout),
+        gemm=(hout * wout, out_channels // groups, cin // groups * kh * kw),
     )
 
 
@@ -172,6 +178,7 @@ def linear(name: str, input_shape: Shape, out_features: int, *, bias: bool = Tru
         name=name, op="linear", engine=MATRIX, params=params, macs=rows * cin * out_features,
         extra_flops=rows * out_features if bias else 0, input_elements=rows * cin,
         output_elements=rows * out_features, weight_elements=params, output_shape=(*input_shape[:-1], out_features),
+        gemm=(rows, out_features, cin),
     )
 
 
@@ -190,6 +197,7 @@ def matmul(name: str, a_shape: Shape, b_shape: Shape) -> LayerCost:
     return LayerCost(
         name=name, op="matmul", engine=MATRIX, macs=batch * m * k * n,
         input_elements=prod(a_shape) + prod(b_shape), output_elements=batch * m * n, output_shape=(*a_shape[:-2], m, n),
+        gemm=(m, n, k), gemm_stacks_batch=False,
     )
 
 
@@ -337,15 +345,19 @@ def adaptive_avg_pool2d(name: str, input_shape: Shape, output_size: int | tuple[
     )
 
 
+ELEMENTWISE_KINDS = ("add", "sub", "mul", "div", "pow", "max", "min", "mod", "equal", "less", "greater", "and", "or", "where")
+"""Binary (and Where's ternary) elementwise ops: each output element costs one FLOP per operand beyond the first."""
+
+
 def elementwise(name: str, input_shape: Shape, inputs: int = 2, kind: str = "add") -> LayerCost:
-    """Elementwise ``add``/``mul`` of `inputs` same-shaped tensors (broadcast operands count at
-    their own size through `scale`): ``(inputs - 1)`` FLOPs per output element.
+    """Elementwise op (`ELEMENTWISE_KINDS`: add, mul, ...) of `inputs` same-shaped tensors (broadcast
+    operands count at their own size through `scale`): ``(inputs - 1)`` FLOPs per output element.
 
     >>> elementwise("add", (256, 56, 56)).bytes("fp32")
     9633792.0
     """
-    if kind not in ("add", "mul"):
-        raise ValueError(f"{name}: elementwise kind must be 'add' or 'mul'")
+    if kind not in ELEMENTWISE_KINDS:
+        raise ValueError(f"{name}: elementwise kind must be one of {', '.join(ELEMENTWISE_KINDS)}")
     _positive(inputs=inputs)
     elements = prod(input_shape)
     return LayerCost(
@@ -354,14 +366,52 @@ def elementwise(name: str, input_shape: Shape, inputs: int = 2, kind: str = "add
     )
 
 
-def scale(name: str, input_shape: Shape, scale_shape: Shape) -> LayerCost:
-    """Multiply by a broadcast tensor (squeeze-and-excitation gates: ``(C, H, W) x (C, 1, 1)``):
-    one multiply per output element; reads the input and the (smaller) scale once."""
+def scale(name: str, input_shape: Shape, scale_shape: Shape, kind: str = "mul") -> LayerCost:
+    """Multiply (or add, ...: `kind`) by a broadcast tensor (squeeze-and-excitation gates: ``(C, H, W) x
+    (C, 1, 1)``): one FLOP per output element; reads the input and the (smaller) operand once."""
     elements = prod(input_shape)
     return LayerCost(
-        name=name, op="mul", engine=VECTOR, extra_flops=elements,
+        name=name, op=kind, engine=VECTOR, extra_flops=elements,
         input_elements=elements + prod(scale_shape), output_elements=elements, output_shape=input_shape,
     )
+
+
+def unary(name: str, input_shape: Shape, op: str, flops_per_element: int = 1) -> LayerCost:
+    """Elementwise math on one tensor that is not an activation (exp, erf, sqrt, reciprocal, a cast):
+    `flops_per_element` FLOPs per element (1 for a transcendental by the conventions above, 0 for a
+    cast); reads and writes every element.
+
+    >>> unary("erf", (197, 3072), "erf").extra_flops
+    605184
+    """
+    if flops_per_element < 0:
+        raise ValueError(f"{name}: FLOPs per element must be >= 0")
+    elements = prod(input_shape)
+    return LayerCost(
+        name=name, op=op, engine=VECTOR, extra_flops=flops_per_element * elements,
+        input_elements=elements, output_elements=elements, output_shape=input_shape,
+    )
+
+
+def reduce(name: str, input_shape: Shape, output_shape: Shape, op: str = "reduce_sum") -> LayerCost:
+    """A reduction (sum, mean, max, ...) of `input_shape` down to `output_shape`: one FLOP per input
+    element (an add or a comparison), reads the input, writes the output.
+
+    >>> reduce("mean", (197, 768), (197, 1)).extra_flops
+    151296
+    """
+    return LayerCost(
+        name=name, op=op, engine=VECTOR, extra_flops=prod(input_shape),
+        input_elements=prod(input_shape), output_elements=prod(output_shape), output_shape=tuple(output_shape),
+    )
+
+
+def copy(name: str, output_shape: Shape, input_elements: int | None = None, op: str = "copy") -> LayerCost:
+    """Data movement with no arithmetic (transpose, slice, pad, gather of activations): reads
+    `input_elements` (default: as many as it writes) and writes `output_shape`; bytes only."""
+    elements = prod(output_shape)
+    return LayerCost(name=name, op=op, engine=MEMORY, input_elements=elements if input_elements is None else input_elements,
+                     output_elements=elements, output_shape=tuple(output_shape))
 
 
 def concat(name: str, shapes: list[Shape], axis: int = 0) -> LayerCost:

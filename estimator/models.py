@@ -20,6 +20,9 @@ op = "relu"                         # input: the previous layer's output unless 
 
 Residual blocks name their branches: ``input = "block1.conv1"`` reads an earlier layer's output,
 and ``op = "add"`` with ``inputs = ["block1.bn2", "stem.pool"]`` joins two.
+
+A model built with `Builder` methods or from a description also keeps its graph (`Model.nodes`: each
+layer's op, arguments and the layers it reads), which is what `estimator.onnx_io.to_onnx` exports.
 """
 
 from dataclasses import dataclass, field
@@ -28,6 +31,32 @@ from typing import Any, Callable, Mapping
 
 from estimator import layers as L
 from estimator.layers import LayerCost, Shape
+
+
+class Tensor(tuple):
+    """A shape that remembers the layer that produced it (``"input"`` for the model's input).
+
+    `Builder` methods take and return these, so a model keeps its graph without any extra bookkeeping
+    in the code that builds it. A slice or a hand-made tuple is a plain shape: a layer built from one
+    has unknown inputs, and the model then has no graph (``Model.nodes is None``).
+    """
+
+    producer: str
+
+    def __new__(cls, shape: Shape, producer: str) -> "Tensor":
+        tensor = super().__new__(cls, shape)
+        tensor.producer = producer
+        return tensor
+
+
+@dataclass(frozen=True)
+class Node:
+    """How one layer was built: its op (a description's op name), the layers it reads, and its arguments."""
+
+    name: str
+    op: str
+    inputs: tuple[str, ...]
+    attrs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -39,6 +68,8 @@ class Model:
     layers: tuple[LayerCost, ...]
     description: str = ""
     reference: Mapping[str, Any] = field(default_factory=dict)  # published params/MACs and their source
+    nodes: tuple[Node, ...] | None = None  # the graph, one node per layer, where it is known
+    notes: tuple[str, ...] = ()  # what an import could not cost, and other caveats estimates repeat
 
     @property
     def params(self) -> int:
@@ -73,69 +104,79 @@ class Builder:
     """
 
     def __init__(self, name: str, input_shape: Shape):
-        self.name, self.input = name, tuple(input_shape)
+        self.name, self.input = name, Tensor(tuple(input_shape), "input")
         self.layers: list[LayerCost] = []
-        self._names: set[str] = set()
+        self.nodes: list[Node] | None = []
+        self._names: set[str] = {"input"}
 
-    def add_layer(self, layer: LayerCost) -> Shape:
+    def add_layer(self, layer: LayerCost, op: str | None = None, inputs: tuple[Shape | str, ...] | None = None,
+                  **attrs: Any) -> Tensor:
+        """Append `layer`. With `op` and `inputs` (shapes from earlier calls, or layer names) the graph
+        keeps the node; a layer added without them (or read from a plain shape) leaves the graph unknown."""
         if layer.name in self._names:
             raise ValueError(f"{self.name}: two layers are named {layer.name!r}")
         self._names.add(layer.name)
         self.layers.append(layer)
-        return layer.output_shape
+        sources = None if inputs is None else tuple(x if isinstance(x, str) else getattr(x, "producer", None) for x in inputs)
+        if self.nodes is not None and op is not None and sources is not None and None not in sources:
+            self.nodes.append(Node(layer.name, op, sources, attrs))
+        else:
+            self.nodes = None
+        return Tensor(layer.output_shape, layer.name)
 
     def build(self, description: str = "", reference: Mapping[str, Any] | None = None) -> Model:
         if not self.layers:
             raise ValueError(f"{self.name}: a model needs at least one layer")
-        return Model(self.name, self.input, tuple(self.layers), description, dict(reference or {}))
+        return Model(self.name, tuple(self.input), tuple(self.layers), description, dict(reference or {}),
+                     nodes=tuple(self.nodes) if self.nodes is not None else None)
 
-    # One method per op; each returns the output shape.
-    def conv(self, name: str, x: Shape, out_channels: int, kernel: int, **kw: Any) -> Shape:
-        return self.add_layer(L.conv2d(name, x, out_channels, kernel, **kw))
+    # One method per op; each returns the output shape (a `Tensor`). Node ops are the description's op names.
+    def conv(self, name: str, x: Shape, out_channels: int, kernel: int, **kw: Any) -> Tensor:
+        return self.add_layer(L.conv2d(name, x, out_channels, kernel, **kw), "conv2d", (x,), out_channels=out_channels, kernel=kernel, **kw)
 
-    def linear(self, name: str, x: Shape, out_features: int, **kw: Any) -> Shape:
-        return self.add_layer(L.linear(name, x, out_features, **kw))
+    def linear(self, name: str, x: Shape, out_features: int, **kw: Any) -> Tensor:
+        return self.add_layer(L.linear(name, x, out_features, **kw), "linear", (x,), out_features=out_features, **kw)
 
-    def matmul(self, name: str, a: Shape, b: Shape) -> Shape:
-        return self.add_layer(L.matmul(name, a, b))
+    def matmul(self, name: str, a: Shape, b: Shape) -> Tensor:
+        return self.add_layer(L.matmul(name, a, b), "matmul", (a, b))
 
-    def bn(self, name: str, x: Shape) -> Shape:
-        return self.add_layer(L.batch_norm(name, x))
+    def bn(self, name: str, x: Shape) -> Tensor:
+        return self.add_layer(L.batch_norm(name, x), "batch_norm", (x,))
 
-    def layer_norm(self, name: str, x: Shape) -> Shape:
-        return self.add_layer(L.layer_norm(name, x))
+    def layer_norm(self, name: str, x: Shape) -> Tensor:
+        return self.add_layer(L.layer_norm(name, x), "layer_norm", (x,))
 
-    def act(self, name: str, x: Shape, kind: str) -> Shape:
-        return self.add_layer(L.activation(name, x, kind))
+    def act(self, name: str, x: Shape, kind: str) -> Tensor:
+        return self.add_layer(L.activation(name, x, kind), kind, (x,))
 
-    def relu(self, name: str, x: Shape) -> Shape:
+    def relu(self, name: str, x: Shape) -> Tensor:
         return self.act(name, x, "relu")
 
-    def max_pool(self, name: str, x: Shape, kernel: int, **kw: Any) -> Shape:
-        return self.add_layer(L.pool2d(name, x, kernel, kind="max", **kw))
+    def max_pool(self, name: str, x: Shape, kernel: int, **kw: Any) -> Tensor:
+        return self.add_layer(L.pool2d(name, x, kernel, kind="max", **kw), "max_pool", (x,), kernel=kernel, **kw)
 
-    def avg_pool(self, name: str, x: Shape, output_size: int | tuple[int, int] = 1) -> Shape:
-        return self.add_layer(L.adaptive_avg_pool2d(name, x, output_size))
+    def avg_pool(self, name: str, x: Shape, output_size: int | tuple[int, int] = 1) -> Tensor:
+        return self.add_layer(L.adaptive_avg_pool2d(name, x, output_size), "adaptive_avg_pool", (x,), output_size=output_size)
 
-    def add(self, name: str, a: Shape, b: Shape) -> Shape:
+    def add(self, name: str, a: Shape, b: Shape) -> Tensor:
         if a != b:
             raise ValueError(f"{self.name}.{name}: cannot add {a} and {b}")
-        return self.add_layer(L.elementwise(name, a, 2, "add"))
+        return self.add_layer(L.elementwise(name, a, 2, "add"), "add", (a, b))
 
-    def scale(self, name: str, x: Shape, gate: Shape) -> Shape:
-        return self.add_layer(L.scale(name, x, gate))
+    def scale(self, name: str, x: Shape, gate: Shape) -> Tensor:
+        return self.add_layer(L.scale(name, x, gate), "scale", (x, gate))
 
-    def softmax(self, name: str, x: Shape) -> Shape:
-        return self.add_layer(L.softmax(name, x))
+    def softmax(self, name: str, x: Shape) -> Tensor:
+        return self.add_layer(L.softmax(name, x), "softmax", (x,))
 
-    def reshape(self, name: str, x: Shape, shape: Shape, *, copy: bool = True) -> Shape:
-        return self.add_layer(L.reshape(name, x, shape, copy=copy))
+    def reshape(self, name: str, x: Shape, shape: Shape, *, copy: bool = True) -> Tensor:
+        return self.add_layer(L.reshape(name, x, shape, copy=copy), "reshape", (x,), shape=tuple(shape), copy=copy)
 
-    def flatten(self, name: str, x: Shape) -> Shape:
-        return self.reshape(name, x, (prod(x),), copy=False)
+    def flatten(self, name: str, x: Shape) -> Tensor:
+        return self.add_layer(L.reshape(name, x, (prod(x),), copy=False), "flatten", (x,))
 
-    def concat(self, name: str, shapes: list[Shape], axis: int = 0) -> Shape:
-        return self.add_layer(L.concat(name, shapes, axis))
+    def concat(self, name: str, shapes: list[Shape], axis: int = 0) -> Tensor:
+        return self.add_layer(L.concat(name, shapes, axis), "concat", tuple(shapes), axis=axis)
 
 
 # -- descriptions (TOML / JSON) -------------------------------------------------------------------
@@ -175,7 +216,7 @@ def from_description(data: Mapping[str, Any], where: str = "model") -> Model:
         raise DescriptionError(f"{where}: needs at least one [[layer]]")
     builder = Builder(name, tuple(shape))
     outputs: dict[str, Shape] = {"input": builder.input}
-    current = builder.input
+    current, current_name = builder.input, "input"
     for index, entry in enumerate(entries, 1):
         here = f"{where} layer {index}"
         if not isinstance(entry, Mapping) or not isinstance(entry.get("op"), str):
@@ -190,6 +231,7 @@ def from_description(data: Mapping[str, Any], where: str = "model") -> Model:
                 if not isinstance(sources, list) or len(sources) < 2 or not all(s in outputs for s in sources):
                     raise DescriptionError(f"{here}: {op} needs inputs = [names of earlier layers] (at least 2)")
                 shapes = [outputs[s] for s in sources]
+                reads = tuple(sources)
                 if op == "concat":
                     layer = L.concat(layer_name, shapes, **args)
                 elif op == "matmul":
@@ -203,13 +245,90 @@ def from_description(data: Mapping[str, Any], where: str = "model") -> Model:
                 if source is not None and source not in outputs:
                     raise DescriptionError(f"{here}: input {source!r} is not an earlier layer")
                 layer = OPS[op](layer_name, outputs[source] if source else current, **args)
+                reads = (source or current_name,)
             else:
                 known = sorted([*OPS, *MULTI_INPUT])
                 raise DescriptionError(f"{here}: unknown op {op!r}; known: {', '.join(known)}")
-            current = builder.add_layer(layer)
+            current = builder.add_layer(layer, op, reads, **args)
+            current_name = layer_name
         except DescriptionError:
             raise
         except (TypeError, ValueError) as error:
             raise DescriptionError(f"{here}: {error}") from None
         outputs[layer_name] = current
     return builder.build(description=str(data.get("description", "")))
+
+
+# -- inference fusion --------------------------------------------------------------------------------------
+FUSION_HEADS = ("conv2d", "linear")
+"""Layers an inference runtime fuses epilogues into: their kernels apply them before writing the output."""
+
+FUSED_ACTIVATIONS = frozenset({"relu", "relu6", "sigmoid", "tanh", "hardsigmoid"})
+"""Activations fused into a convolution's epilogue: ONNX Runtime's conv-activation fusion takes Relu,
+Clip (ReLU6), Sigmoid, Tanh, HardSigmoid and LeakyRelu. SiLU and GELU are no single ONNX op before
+opset 24 (x * Sigmoid(x), Erf patterns): runtimes fuse the pattern into a kernel of its own, which
+stays a layer here."""
+
+BATCH_NORM, ACTIVATION, RESIDUAL = 1, 2, 3
+_NEXT_STAGE = {(0, BATCH_NORM): 1, (0, ACTIVATION): 2, (0, RESIDUAL): 3, (1, ACTIVATION): 2, (1, RESIDUAL): 3, (3, ACTIVATION): 4}
+"""(stage the head has reached, epilogue) -> the stage after it: conv [-> batch norm] [-> residual add] [-> activation]."""
+
+
+def _epilogue(op: str, activations: frozenset[str]) -> int:
+    if op == "batch_norm":
+        return BATCH_NORM
+    if op in activations:
+        return ACTIVATION
+    return RESIDUAL if op == "add" else 0
+
+
+def fuse(model: Model, activations: frozenset[str] = FUSED_ACTIVATIONS) -> Model:
+    """The model as an optimising inference runtime runs it (ONNX Runtime, TensorRT and OpenVINO all do this).
+
+    Into each convolution or linear layer whose output feeds one layer only, fuse what follows it, in
+    this order: a **batch norm** (folded into the weights and bias: it costs nothing at run time), a
+    **residual add** of another tensor (the kernel reads that tensor and writes the sum, so the branch
+    output never goes to memory and back), an **activation** of `activations` (`FUSED_ACTIVATIONS`:
+    ReLU, ReLU6, sigmoid, ..., applied as the output is written).
+
+    A fused layer keeps the head's name, adds the epilogues' FLOPs and parameters, reads the residual
+    operand, and names its parts in ``op`` ("conv2d+batch_norm+relu"). Parameters, MACs and FLOPs are
+    unchanged; the intermediate tensors' memory traffic and the epilogues' kernel launches go. Needs the
+    model's graph (`Model.nodes`): raises ValueError without one.
+    """
+    from dataclasses import replace
+
+    if model.nodes is None:
+        raise ValueError(f"{model.name} has no graph (Model.nodes), so its layers cannot be fused")
+    layers = {l.name: l for l in model.layers}
+    consumers: dict[str, int] = {}
+    for node in model.nodes:
+        for source in node.inputs:
+            consumers[source] = consumers.get(source, 0) + 1
+    order: list[str] = []
+    nodes: dict[str, Node] = {}
+    alias: dict[str, str] = {}  # a fused-away layer -> the fused layer that now produces its output
+    stage: dict[str, int] = {}  # fusion head -> the stage it has reached
+    for node in model.nodes:
+        inputs = tuple(alias.get(i, i) for i in node.inputs)
+        layer, kind = layers[node.name], _epilogue(node.op, activations)
+        head = next((i for i in inputs if (stage.get(i), kind) in _NEXT_STAGE and consumers.get(i) == 1
+                     and (kind != RESIDUAL or (len(inputs) == 2 and layers[i].output_shape == layer.output_shape))), None)
+        if head is None:
+            order.append(node.name)
+            nodes[node.name] = Node(node.name, node.op, inputs, node.attrs)
+            if layer.op in FUSION_HEADS:
+                stage[node.name] = 0
+            continue
+        fused = layers[head]
+        reads = prod(layer.output_shape) if kind == RESIDUAL else 0
+        layers[head] = replace(fused, op=f"{fused.op}+{layer.op}", params=fused.params + layer.params,
+                               extra_flops=fused.extra_flops + layer.extra_flops, input_elements=fused.input_elements + reads)
+        if kind == RESIDUAL:
+            other = tuple(i for i in inputs if i != head)
+            nodes[head] = Node(head, nodes[head].op, nodes[head].inputs + other, nodes[head].attrs)
+        stage[head] = _NEXT_STAGE[(stage[head], kind)]
+        alias[node.name] = head
+        consumers[head] = consumers.get(node.name, 0)
+    return replace(model, layers=tuple(layers[name] for name in order), nodes=tuple(nodes[name] for name in order),
+                   description=f"{model.description} (fused for inference)".strip())
