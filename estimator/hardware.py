@@ -103,6 +103,8 @@ class Hardware:
     release: str | None = None
     matrix_label: str = "matrix"  # what the vendor calls its matrix engine: "tensor", "AMX", "MXU"
     retired: bool = False  # withdrawn from the catalog (kept for history)
+    calibration: Mapping[str, Any] | None = None  # fitted efficiencies (estimator.calibration.Calibration.to_dict)
+    probe: Mapping[str, Any] | None = None  # a measured device: what hwdb probe measured, when, and how
 
     # -- figures --------------------------------------------------------------------------------
     def spec(self, name: str) -> Any:
@@ -214,6 +216,9 @@ class Hardware:
             "sparse_precisions": None if self.sparse_precisions is None else sorted(self.sparse_precisions),
             "sources": {k: {"url": s.url, "title": s.title, "publisher": s.publisher} for k, s in self.sources.items()},
             "retired": self.retired,
+            # Only measured devices have these; leaving them out keeps every other record as it was.
+            **({"calibration": dict(self.calibration)} if self.calibration else {}),
+            **({"probe": dict(self.probe)} if self.probe else {}),
         }
 
     @classmethod
@@ -229,6 +234,7 @@ class Hardware:
             sparse_precisions=None if data.get("sparse_precisions") is None else frozenset(data["sparse_precisions"]),
             sources={k: Source(id=k, **v) for k, v in data.get("sources", {}).items()},
             retired=bool(data.get("retired", False)),
+            calibration=data.get("calibration"), probe=data.get("probe"),
         )
 
 

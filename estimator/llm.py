@@ -46,7 +46,7 @@ import numpy as np
 
 from estimator import layers as L
 from estimator.hardware import FigureUnavailable, Hardware
-from estimator.roofline import EfficiencySpec, Roof
+from estimator.roofline import Efficiency, EfficiencySpec, Roof
 from estimator.transformer import TransformerConfig
 from estimator.units import BYTES_PER_ELEMENT, INTEGER_PRECISIONS, PRECISIONS
 
@@ -538,8 +538,13 @@ class LLMEstimate:
 
 
 # -- the estimate -----------------------------------------------------------------------------------------------
-def _roofs(hardware: Hardware, dtypes: Dtypes, efficiency: EfficiencySpec) -> dict[str, Roof]:
-    roofs = {p: Roof.of(hardware, p, efficiency) for p in dict.fromkeys((dtypes.compute, dtypes.activations))}
+def _roofs(hardware: Hardware, dtypes: Dtypes, efficiency: EfficiencySpec, calibrated: bool | None = None) -> dict[str, Roof]:
+    """The roofs of the compute and activation precisions. A calibrated device's kernels here have no GEMM
+    shapes to look up, so they run at its calibration's scalars (`Calibration.summary`)."""
+    roofs = {p: Roof.of(hardware, p, efficiency, calibrated) for p in dict.fromkeys((dtypes.compute, dtypes.activations))}
+    for p, roof in roofs.items():
+        if roof.calibration is not None:
+            roofs[p] = replace(roof, efficiency=Efficiency(**roof.calibration.summary(p)))
     for roof in roofs.values():
         if roof.problem and not np.isnan(roof.bandwidth):
             hardware.peak(roof.precision)  # raises the PeakUnavailable with its reason
@@ -638,7 +643,7 @@ def memory_fit(config: TransformerConfig, dtypes: Dtypes, workload: Workload, av
 
 
 def estimate_llm(config: TransformerConfig, hardware: Hardware, dtypes: Dtypes | None = None, workload: Workload | None = None,
-                 efficiency: EfficiencySpec = None) -> LLMEstimate:
+                 efficiency: EfficiencySpec = None, calibrated: bool | None = None) -> LLMEstimate:
     """Prefill, decode and memory fit of `config` on `hardware` (per device of a tensor-parallel group).
 
     Raises:
@@ -656,7 +661,9 @@ def estimate_llm(config: TransformerConfig, hardware: Hardware, dtypes: Dtypes |
             raise ValueError(f"{config.name} has {config.max_positions} learned positions; prompt + generate = {workload.prompt + workload.generate}")
         notes.append(f"prompt + generate ({workload.prompt + workload.generate}) exceeds {config.name}'s {config.max_positions}-token context")
     plan = _Plan(config, dtypes, workload)  # a tensor-parallel size that does not divide the heads is bad input, before any figure
-    roofs = _roofs(hardware, dtypes, efficiency)
+    roofs = _roofs(hardware, dtypes, efficiency, calibrated)
+    if roofs[dtypes.compute].calibration is not None:
+        notes.append("calibrated: kernels run at the calibration's reference-GEMM efficiency, DRAM bandwidth and per-kernel overhead")
     link = _link(hardware) if workload.tp > 1 else None
     prefill = _phase("prefill", plan, workload.prompt, np.zeros(1), roofs, dtypes.activations, link)
     cached = workload.prompt + np.arange(max(workload.generate - 1, 0), dtype=np.float64)

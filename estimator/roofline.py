@@ -21,14 +21,21 @@ has no vector figure at that precision (INT8, TF32), at the FP32 vector rate, si
 can always be done in FP32. A device with no vector figure at all costs them by memory traffic
 alone (the result says so). Data movement (concat, reshape, embedding gathers) costs bytes only.
 
+Calibrated: a device measured by `hwdb probe` carries an `estimator.calibration.Calibration`, and
+its roof then runs each layer at the efficiency measured for work of its kind and size (a GEMM of its
+shape, elementwise or reduction work, its working set's bandwidth) plus a per-layer overhead. The
+pure roofline stays available (``calibrated=False``).
+
 Everything is vectorised over devices x precisions x batch sizes x layers with numpy broadcasting.
 """
 
 from dataclasses import dataclass, field
+from math import prod
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from estimator.calibration import Calibration
 from estimator.hardware import FigureUnavailable, Hardware, PeakUnavailable
 from estimator.layers import MATRIX, VECTOR
 from estimator.models import Model
@@ -66,6 +73,13 @@ def efficiency_for(spec: EfficiencySpec, kind: str) -> Efficiency:
     return spec.get(kind, spec.get("default", PURE))
 
 
+def calibration_of(hardware: Hardware) -> Calibration | None:
+    """The device's fitted calibration (`Hardware.calibration`, stored with it by `hwdb probe --save`), if any."""
+    if not hardware.calibration:
+        return None
+    return Calibration.from_dict(hardware.calibration)
+
+
 @dataclass(frozen=True)
 class Roof:
     """What the roofline needs of one device at one precision: peaks (FLOP/s or OP/s) and bandwidth (byte/s)."""
@@ -78,10 +92,15 @@ class Roof:
     efficiency: Efficiency = PURE
     vector_precision: str | None = None  # the precision the vector figure is for (fp32 when falling back)
     problem: str | None = None  # why matrix_peak is NaN
+    calibration: Calibration | None = None  # per-layer efficiencies measured on the device (hwdb probe)
 
     @classmethod
-    def of(cls, hardware: Hardware, precision: str, efficiency: EfficiencySpec = None) -> "Roof":
-        """The roof of `hardware` at `precision`; missing figures become NaN with the reason in `problem`."""
+    def of(cls, hardware: Hardware, precision: str, efficiency: EfficiencySpec = None, calibrated: bool | None = None) -> "Roof":
+        """The roof of `hardware` at `precision`; missing figures become NaN with the reason in `problem`.
+
+        `calibrated`: None uses the device's calibration where it has one and no `efficiency` is given;
+        True requires one (`FigureUnavailable` otherwise); False is the pure (or `efficiency`) roofline.
+        """
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
         problem = None
@@ -100,7 +119,13 @@ class Roof:
         if not bandwidth:
             problem = problem or f"{hardware.name}: memory bandwidth unknown"
             bandwidth = float("nan")
-        return cls(hardware.name, precision, matrix, vector, bandwidth, efficiency_for(efficiency, hardware.kind), vector_precision, problem)
+        calibration = None
+        if calibrated or (calibrated is None and efficiency is None):
+            calibration = calibration_of(hardware)
+            if calibrated and calibration is None:
+                raise FigureUnavailable(f"{hardware.name} has no calibration: run `hwdb probe --save` on it (or drop --calibrated)")
+        eff = Efficiency(overhead_s=calibration.overhead_s) if calibration else efficiency_for(efficiency, hardware.kind)
+        return cls(hardware.name, precision, matrix, vector, bandwidth, eff, vector_precision, problem, calibration)
 
     @property
     def ridge_point(self) -> float:
@@ -121,6 +146,9 @@ class LayerArrays:
     index_bytes: np.ndarray  # per sample
     weight_elements: np.ndarray  # once per batch
     params: np.ndarray
+    gemm: np.ndarray | None = None  # (3, L): M, N, K of matrix layers per sample (0 elsewhere)
+    gemm_stacks_batch: np.ndarray | None = None  # (L,) bool: a batch multiplies M (conv, linear), not the product count
+    depthwise: np.ndarray | None = None  # (L,) bool: a convolution with one filter per channel
 
     @classmethod
     def of(cls, models: Model | Sequence[Model]) -> "LayerArrays":
@@ -137,6 +165,9 @@ class LayerArrays:
             activation_elements=column(l.input_elements + l.output_elements + l.gathered_elements for l in layers),
             index_bytes=column(l.index_bytes for l in layers), weight_elements=column(l.weight_elements for l in layers),
             params=column(l.params for l in layers),
+            gemm=np.array([l.gemm or (0, 0, 0) for l in layers], dtype=np.float64).reshape(len(layers), 3).T,
+            gemm_stacks_batch=np.fromiter((l.gemm_stacks_batch for l in layers), dtype=bool, count=len(layers)),
+            depthwise=np.fromiter((bool(l.gemm) and l.gemm[1] == 1 and l.macs > prod(l.gemm) for l in layers), dtype=bool, count=len(layers)),
         )
 
 
@@ -200,6 +231,8 @@ def roofline_arrays(layers: LayerArrays, roofs: Sequence[Sequence[Roof]], batche
     traffic = (b * layers.activation_elements[None, None, None, :] + layers.weight_elements[None, None, None, :]) * size \
         + b * layers.index_bytes[None, None, None, :]
     engine = layers.engines[None, None, None, :]
+    if any(roof.calibration is not None for row in roofs for roof in row):
+        eff_compute, eff_memory = _calibrated(layers, roofs, batch, traffic, eff_compute, eff_memory)
     # A vector layer on a device with no vector figure costs memory traffic only (peak = inf).
     vector = np.where(np.isnan(vector_peak), np.inf, vector_peak)
     peak = np.where(engine == 0, matrix_peak, np.where(engine == 1, vector, np.inf))
@@ -211,6 +244,29 @@ def roofline_arrays(layers: LayerArrays, roofs: Sequence[Sequence[Roof]], batche
     # NaN (unknown peak or bandwidth) propagates: np.maximum keeps NaN.
     shown_peak = np.where(np.isinf(peak), 0.0, peak)
     return RooflineArrays(flops=flops, bytes=traffic, compute_time=compute_time, memory_time=memory_time, time=time, peak=shown_peak)
+
+
+def _calibrated(layers: LayerArrays, roofs: Sequence[Sequence[Roof]], batch: np.ndarray, traffic: np.ndarray,
+                eff_compute: np.ndarray, eff_memory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-layer efficiency arrays (D, P, B, L) for the calibrated roofs; the others keep their scalars.
+
+    One pass per calibrated (device, precision): the arrays over batches x layers are computed at once.
+    """
+    shape = (len(roofs), len(roofs[0]), batch.size, layers.flops.size)
+    compute, memory = np.broadcast_to(eff_compute, shape).copy(), np.broadcast_to(eff_memory, shape).copy()
+    m, n, k = layers.gemm
+    rows = np.where(layers.gemm_stacks_batch[None, :], m[None, :] * batch[:, None], m[None, :])  # (B, L)
+    conv = np.array([op.startswith("conv2d") for op in layers.ops])
+    for d, row in enumerate(roofs):
+        for p, roof in enumerate(row):
+            cal = roof.calibration
+            if cal is None:
+                continue
+            matrix = cal.matrix_efficiency(roof.precision, rows, n[None, :], k[None, :], layers.depthwise[None, :], conv[None, :])
+            vector = cal.vector_efficiency(layers.ops, traffic[0, p])
+            compute[d, p] = np.where(layers.engines[None, :] == 0, matrix, np.where(layers.engines[None, :] == 1, vector, 1.0))
+            memory[d, p] = cal.memory_factor(traffic[0, p]) * cal.copy_factor(layers.ops, traffic[0, p])
+    return compute, memory
 
 
 # -- one model on one device ------------------------------------------------------------------------
@@ -290,6 +346,7 @@ class Estimate:
             "ridge_point_flop_per_byte": self.roof.ridge_point,
             "efficiency": {"compute": self.roof.efficiency.compute, "memory": self.roof.efficiency.memory,
                            "overhead_s": self.roof.efficiency.overhead_s},
+            "calibration": None if self.roof.calibration is None else dict(self.roof.calibration.fitted),
             "notes": list(self.notes),
             "layers": [layer.__dict__ for layer in self.layers],
         }
@@ -298,8 +355,12 @@ class Estimate:
 ENGINE_NAMES = {0: MATRIX, 1: VECTOR, 2: "memory"}
 
 
-def estimate(model: Model, hardware: Hardware, precision: str = "fp32", batch: int = 1, efficiency: EfficiencySpec = None) -> Estimate:
+def estimate(model: Model, hardware: Hardware, precision: str = "fp32", batch: int = 1, efficiency: EfficiencySpec = None,
+             calibrated: bool | None = None) -> Estimate:
     """Predict `model` on `hardware` at `precision` and `batch`.
+
+    `calibrated` (see `Roof.of`): by default the device's calibration is used where it has one and no
+    `efficiency` is given; ``False`` gives the pure roofline.
 
     Raises:
         PeakUnavailable: the device lacks the precision's matrix peak (or the catalog has no figure).
@@ -308,7 +369,7 @@ def estimate(model: Model, hardware: Hardware, precision: str = "fp32", batch: i
     """
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch size must be a positive integer, got {batch!r}")
-    roof = Roof.of(hardware, precision, efficiency)
+    roof = Roof.of(hardware, precision, efficiency, calibrated)
     arrays = LayerArrays.of(model)
     if np.isnan(roof.matrix_peak) and np.any(arrays.engines == 0):
         hardware.peak(precision)  # raises the PeakUnavailable with its reason
@@ -329,7 +390,7 @@ def estimate(model: Model, hardware: Hardware, precision: str = "fp32", batch: i
         )
         for i in range(len(arrays.names))
     )
-    notes = []
+    notes = list(model.notes)
     if roof.vector_precision is None:
         notes.append(f"{hardware.name} has no vector-unit figure: elementwise layers are costed by memory traffic only")
     elif roof.vector_precision != precision:
@@ -356,10 +417,11 @@ class Sweep:
 
 
 def sweep(models: Sequence[Model], hardware: Sequence[Hardware], batches: Sequence[int], precisions: Sequence[str],
-          efficiency: EfficiencySpec = None) -> Sweep:
-    """Every model on every device at every precision and batch size, in one pass over all layers."""
+          efficiency: EfficiencySpec = None, calibrated: bool | None = None) -> Sweep:
+    """Every model on every device at every precision and batch size, in one pass over all layers
+    (calibrated devices at their measured efficiencies unless ``calibrated=False``)."""
     arrays = LayerArrays.of(models)
-    roofs = [[Roof.of(h, p, efficiency) for p in precisions] for h in hardware]
+    roofs = [[Roof.of(h, p, efficiency, calibrated) for p in precisions] for h in hardware]
     result = roofline_arrays(arrays, roofs, batches)
     starts = np.cumsum([0] + [len(m.layers) for m in models[:-1]])
     latency = np.add.reduceat(result.time, starts, axis=3)  # (D, P, B, M)
