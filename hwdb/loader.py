@@ -43,8 +43,12 @@ SPEC_TYPES: dict[str, tuple[str, str]] = {
     "launch_price": ("quantity", "USD"),
 }
 DIRECTIONS = ("bidirectional", "per_direction")
-DEVICE_KEYS = {"slug", "name", "vendor", "kind", "architecture", "form_factor", "aliases", "matrix_label", "specs", "peak"}
-PEAK_KEYS = {"precision", "engine", "sparse", "accumulate", "value", "status", "clock", "source", "note"}
+DEVICE_KEYS = {"slug", "name", "vendor", "kind", "architecture", "form_factor", "aliases", "matrix_label", "specs", "peak",
+               "calibration", "probe"}
+PEAK_KEYS = {"precision", "engine", "sparse", "accumulate", "value", "status", "clock", "source", "note", "origin"}
+PEAK_ORIGINS = ("datasheet", "measured")
+"""A peak entry's figure is a datasheet's (checked against its derivation) or a measurement (`hwdb probe`:
+the best rate attained, which no derivation bounds, so it is not cross-checked)."""
 KINDS = ("gpu", "cpu", "tpu", "npu", "soc")
 """gpu; cpu; tpu (Google); npu (other AI accelerators: Gaudi, Inferentia, Trainium); soc (CPU, GPU and
 NPU sharing one memory, e.g. Apple M-series: the figures are the whole chip's)."""
@@ -289,6 +293,7 @@ class _PeakEntry:
     clock_hz: float | None
     source: str
     note: str | None
+    origin: str = "datasheet"
 
 
 def _parse_peak(entry: Any, sources: Mapping[str, Any], where: str) -> _PeakEntry:
@@ -326,7 +331,10 @@ def _parse_peak(entry: Any, sources: Mapping[str, Any], where: str) -> _PeakEntr
         except UnitError as error:
             raise InvalidSpecError(f"{here}: clock: {error}") from None
     accumulate = _accumulate(entry, here)
-    return _PeakEntry(precision, engine, sparse, accumulate, value, status, clock_hz, source, entry.get("note"))
+    origin = entry.get("origin", "datasheet")
+    if origin not in PEAK_ORIGINS:
+        raise InvalidSpecError(f"{here}: origin must be one of {', '.join(PEAK_ORIGINS)}, got {origin!r}")
+    return _PeakEntry(precision, engine, sparse, accumulate, value, status, clock_hz, source, entry.get("note"), origin)
 
 
 def _derive(specs: Mapping[str, Spec], arch: Architecture, key: tuple[str, str, str | None], sparse: bool, clock_hz: float | None) -> Derivation | None:
@@ -397,11 +405,12 @@ def build_peaks(
         derivation = _derive(specs, arch, (engine, precision, accumulate), sparse, clock_hz) if derivable else None
         if entry is None and derivation is None:
             continue
-        datasheet = entry.value if entry else None
+        measured = entry is not None and entry.origin == "measured"
+        datasheet = entry.value if entry and not measured else None
+        value = entry.value if entry and entry.value is not None else derivation.value
         peaks.append(Peak(
-            precision=precision, engine=engine, sparse=sparse, accumulate=accumulate,
-            value=datasheet if datasheet is not None else derivation.value,
-            origin="datasheet" if datasheet is not None else "derived",
+            precision=precision, engine=engine, sparse=sparse, accumulate=accumulate, value=value,
+            origin="measured" if measured else "datasheet" if datasheet is not None else "derived",
             datasheet_value=datasheet, source=entry.source if entry else None,
             derivation=derivation, derivation_source=arch.source if derivation else None,
             note=entry.note if entry else None,
@@ -437,12 +446,24 @@ def parse_device(entry: Any, sources: Mapping[str, Source], architectures: Mappi
     kind = _require(entry, "kind", str, here)
     if kind not in KINDS:
         raise InvalidSpecError(f"{here}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    calibration = entry.get("calibration")
+    if calibration is not None:
+        from estimator.calibration import Calibration
+
+        try:
+            Calibration.from_dict(calibration)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise InvalidSpecError(f"{here}: calibration is not a fitted calibration table ({type(error).__name__}: {error})") from None
+    probe = entry.get("probe")
+    if probe is not None and not isinstance(probe, dict):
+        raise InvalidSpecError(f"{here}: probe must be a table")
     record = Hardware(
         slug=slug, name=_require(entry, "name", str, here), vendor=_require(entry, "vendor", str, here),
         kind=kind, architecture=arch_key, form_factor=entry.get("form_factor"),
         aliases=tuple(a.strip().lower() for a in aliases), specs=specs, peaks=peaks, unsupported=unsupported,
         sources={k: sources[k] for k in sorted(used - {None})}, matrix_label=_matrix_label(entry, arch, here),
         sparse_precisions=arch.sparse_precisions if arch else None,
+        calibration=plain(calibration) if calibration is not None else None, probe=plain(probe) if probe is not None else None,
     )
     problems = derivation_problems(record)
     if problems:
@@ -531,6 +552,12 @@ def parse_prices(table: Mapping[str, Any], sources: Mapping[str, Any], devices: 
             source=_source(entry, sources, here), note=entry.get("note"),
         ))
     return tuple(prices)
+
+
+def load_architectures(root: Path) -> dict[str, Architecture]:
+    """The architecture rate tables of a data tree alone (what `hwdb probe` derives a CPU's peak from)."""
+    sources = parse_sources(_merged_tables(root, "sources"), "sources/")
+    return parse_architectures(_merged_tables(root, "architectures"), sources, "architectures/")
 
 
 def load_catalog(root: Path) -> CatalogData:

@@ -92,6 +92,9 @@ def record_fields(record: Mapping[str, Any]) -> dict[str, str]:
         fields[f"peak {key}"] = f"{format_spec_value('peak', peak['value'], unit)} ({peak['origin']})"
     for precision, engine in record.get("unsupported") or []:
         fields[f"peak {precision} {engine}"] = "not supported"
+    fitted = (record.get("calibration") or {}).get("fitted")
+    if fitted:
+        fields["calibration"] = f"fitted {fitted.get('at', '?')} on {fitted.get('runtime', '?')}"
     return fields
 
 
@@ -138,7 +141,13 @@ class Versions:
             raise InvalidSpecError(f"{path.name}: no [[device]] tables")
         if not isinstance(raw_sources, dict):
             raise InvalidSpecError(f"{path.name}: [source.ID] tables expected")
-        new_sources = parse_sources(raw_sources, f"{path.name} [source]")
+        return self.add_entries(devices, raw_sources, where=path.name, origin="user", note=note or f"added from {path.name}", author=author)
+
+    def add_entries(self, devices: list, raw_sources: Mapping[str, Any], *, where: str, origin: str = "user", note: str | None = None,
+                    author: str | None = None) -> list[tuple[str, int]]:
+        """Add or replace devices given as data entries (data/ format) with their new sources, as revisions
+        with `origin` (user, measured), in one transaction after everything is validated."""
+        new_sources = parse_sources(raw_sources, f"{where} [source]")
         architectures = self.catalog.shipped().architectures
         with db.exclusive(self.engine):
             try:
@@ -146,17 +155,17 @@ class Versions:
                     sources = {**self.catalog._sources(session), **new_sources}
                     parsed = []
                     for index, entry in enumerate(devices, 1):
-                        record = parse_device(entry, sources, architectures, f"{path.name} device {index}")
+                        record = parse_device(entry, sources, architectures, f"{where} device {index}")
                         parsed.append((record, plain(entry)))
                     slugs = [r.slug for r, _ in parsed]
                     if len(set(slugs)) != len(slugs):
-                        raise InvalidSpecError(f"{path.name}: a device slug appears twice")
+                        raise InvalidSpecError(f"{where}: a device slug appears twice")
                     self._check_names(session, [r for r, _ in parsed])
                     self.catalog._merge_sources(session, new_sources.values())
                     written = []
                     for record, entry in parsed:
-                        changed = self.catalog._write_if_changed(session, record, entry, release=None, origin="user",
-                                                                 note=note or f"added from {path.name}", author=author or db.author())
+                        changed = self.catalog._write_if_changed(session, record, entry, release=None, origin=origin,
+                                                                 note=note or f"added from {where}", author=author or db.author())
                         if changed:
                             written.append((record.slug, self.catalog._latest(session, self._device(session, record.slug).id).number))
                     return written

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from estimator.hardware import FigureUnavailable
-from hwdb.cli import _output, compare, devices, estimate, peak, validate, versions
+from hwdb.cli import _output, compare, devices, estimate, peak, probe, validate, versions
 from hwdb.errors import ExitStatus, HwdbError
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ app.command("roofline")(compare.roofline)
 app.command("estimate")(estimate.estimate)
 app.command("util")(estimate.util)
 app.command("models")(estimate.models)
+app.command("probe")(probe.probe)
 app.command("validate")(validate.validate)
 app.command("add")(versions.add)
 app.command("edit")(versions.edit)

@@ -95,6 +95,11 @@ def explain_lines(record: Hardware, peak: Peak) -> list[str]:
         lines.append(f"  check:     derived / datasheet = {d.value / peak.datasheet_value:.4f} ({error:+.2%}; limit ±2%)")
     if d is None and peak.datasheet_value is not None:
         lines.append("  check:     no derivation (the architecture gives no ops-per-clock figure for this engine)")
+    if peak.origin == "measured":
+        lines.append(f"  measured:  {format_rate(peak.value, peak.precision)}, {cite(record, peak.source)}")
+        if d is not None:
+            lines.append(f"  check:     measured / derived = {peak.value / d.value:.3f} (a measurement above the derivation means the "
+                         "cores ran faster than the clock the OS reports)")
     if peak.note:
         lines.append(f"  note:      {peak.note}")
     return lines

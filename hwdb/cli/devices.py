@@ -48,7 +48,8 @@ def show(
     out.echo("  " + " | ".join(d for d in details if d))
     if record.aliases:
         out.echo(f"  aliases: {', '.join(record.aliases)}")
-    out.echo(f"  revision {record.revision} ({'release ' + record.release if record.release else 'local edit'})"
+    origin = "release " + record.release if record.release else "measured by hwdb probe" if record.probe else "local edit"
+    out.echo(f"  revision {record.revision} ({origin})"
              f"{'  RETIRED: withdrawn from the catalog' if record.retired else ''}")
     spec_rows = [[name, format_spec(record, name), record.specs[name].source or ""] for name in SPEC_NAMES if name in record.specs]
     out.table("Figures", ["figure", "value", "source"], spec_rows)
