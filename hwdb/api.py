@@ -72,15 +72,17 @@ def peak(name: str, precision: str = "fp32", *, sparse: bool = False, engine: st
     return device(name, db=db).peak(precision, engine=engine, sparse=sparse).value
 
 
-def model(name: str):
-    """A built-in model (`hwdb models`), a description or config shipped in data/models/, or a .toml/.json
-    file: an `estimator.models.Model`, or an `estimator.transformer.TransformerConfig` for a config.json."""
+def model(name: str, *, dims=None):
+    """A built-in model (`hwdb models`), a description or config shipped in data/models/, a .toml/.json
+    file, or an .onnx graph (`dims` sets its dynamic dimensions): an `estimator.models.Model`, or an
+    `estimator.transformer.TransformerConfig` for a config.json."""
     from hwdb.workloads import load_model
 
-    return load_model(name)
+    return load_model(name, dims)
 
 
 def estimate(model_name: str, device_name: str, precision: str | None = None, *, batch: int = 1, efficiency=None,
+             calibrated: bool | None = None, fused: bool = False, dims=None,
              prompt: int = 512, generate: int | None = None, tp: int = 1, weights: str | None = None, kv: str | None = None,
              activations: str | None = None, attention: str = "flash", causal: bool | None = None, db: str | None = None):
     """The roofline estimate of a model on a catalog device.
@@ -91,6 +93,10 @@ def estimate(model_name: str, device_name: str, precision: str | None = None, *,
     and `activations` the storage dtypes by role, `tp` the tensor-parallel degree, `generate` the output
     tokens (default 128; 0 for encoders).
 
+    `calibrated`: None (the default) uses the device's calibration where it has one (`hwdb probe --save`),
+    False the pure roofline, True requires a calibration. `fused` costs a layer model as an inference
+    runtime runs it (`estimator.models.fuse`). `dims` sets an ONNX graph's dynamic dimensions.
+
     >>> e = hwdb.estimate("resnet50", "t4", "fp16", batch=32)   # doctest: +SKIP
     >>> e.latency_s, e.throughput, e.mfu                        # doctest: +SKIP
     (0.0176, 1819.1, 0.23)
@@ -100,16 +106,17 @@ def estimate(model_name: str, device_name: str, precision: str | None = None, *,
     """
     from estimator.transformer import TransformerConfig
 
-    network, hardware = model(model_name), device(device_name, db=db)
+    network, hardware = model(model_name, dims=dims), device(device_name, db=db)
     if isinstance(network, TransformerConfig):
         from estimator.llm import Dtypes, Workload, estimate_llm
 
         workload = Workload(prompt=prompt, generate=(128 if network.is_decoder else 0) if generate is None else generate,
                             batch=batch, tp=tp, attention=attention, causal=causal)
-        return estimate_llm(network, hardware, Dtypes(precision or "fp16", weights, activations, kv), workload, efficiency)
+        return estimate_llm(network, hardware, Dtypes(precision or "fp16", weights, activations, kv), workload, efficiency, calibrated)
+    from estimator.models import fuse
     from estimator.roofline import estimate as run
 
-    return run(network, hardware, precision or "fp32", batch, efficiency)
+    return run(fuse(network) if fused else network, hardware, precision or "fp32", batch, efficiency, calibrated)
 
 
 def versions(db: str | None = None, *, fill: bool = True):

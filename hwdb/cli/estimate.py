@@ -38,6 +38,37 @@ def _pure(efficiency) -> bool:
     return efficiency.compute == 1 and efficiency.memory == 1 and efficiency.overhead_s == 0
 
 
+def _dims(given: list[str] | None) -> dict[str, int]:
+    """--dim NAME=N options as a dict, each N a positive integer."""
+    dims = {}
+    for item in given or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip().isdigit() or int(value) < 1:
+            raise typer.BadParameter(f"{item!r}: give NAME=N with N a positive integer, e.g. sequence=128", param_hint="--dim")
+        dims[name.strip()] = int(value)
+    return dims
+
+
+def _graph_batch(network, batch: int, dims: dict[str, int]) -> int:
+    """The batch of an ONNX graph whose batch dimension --dim set (its costs are per sample), else --batch."""
+    symbol = getattr(network, "reference", {}).get("batch_symbol") if hasattr(network, "reference") else None
+    if symbol and symbol in dims:
+        if batch not in (1, dims[symbol]):
+            raise typer.BadParameter(f"--dim {symbol}={dims[symbol]} and --batch {batch} disagree: give one")
+        return dims[symbol]
+    return batch
+
+
+def _how(efficiency, roof) -> str:
+    """How the estimate was made: pure roofline, given efficiencies, or the device's calibration."""
+    if roof.calibration is not None:
+        fitted = roof.calibration.fitted
+        return f"calibrated: {fitted.get('runtime', 'probe')}, {str(fitted.get('at', '?'))[:10]}"
+    if _pure(efficiency):
+        return "pure roofline"
+    return f"compute x{efficiency.compute:g}, memory x{efficiency.memory:g}, +{format_time(efficiency.overhead_s)} per layer"
+
+
 def estimate(
     model: Annotated[str, typer.Argument(help="A built-in model or transformer config (see `hwdb models`), a .toml/.json model file, or a Hugging Face config.json (or its folder).")],
     on: OnOpt,
@@ -60,17 +91,24 @@ def estimate(
     attention: Annotated[str, typer.Option("--attention", metavar="KERNEL", help="flash (scores stay on chip) or plain (scores written).", rich_help_panel=_LLM)] = "flash",
     causal: Annotated[Optional[bool], typer.Option("--causal/--no-causal", help="Causal mask (default: decoders yes, encoders no).", show_default=False, rich_help_panel=_LLM)] = None,
     chart: Annotated[Optional[str], typer.Option("--chart", metavar="PATH", help="Write the roofline chart with the layers: .html, .json, .png or .svg.")] = None,
+    calibrated: Annotated[Optional[bool], typer.Option("--calibrated/--pure", help="Use the device's measured calibration (hwdb probe --save), or the pure roofline. Default: calibrated where the device has one.", show_default=False)] = None,
+    fused: Annotated[bool, typer.Option("--fused", help="Cost the model as an inference runtime runs it: batch norms folded, activations and residual adds fused into the convolution or linear layer before them.")] = False,
+    dim: Annotated[Optional[list[str]], typer.Option("--dim", metavar="NAME=N", help="Set an ONNX graph's dynamic dimension, e.g. --dim sequence=128 (repeatable); the batch one sets --batch.")] = None,
     db: DbOpt = None,
 ) -> None:
     """Predicted latency, throughput and utilization of a model on a device (roofline).
 
-    CNNs and layer descriptions: per-layer roofline, FP32 unless a precision flag is given.
+    CNNs, layer descriptions and ONNX graphs (model.onnx, the onnx extra): per-layer roofline, FP32
+    unless a precision flag is given; ops an ONNX import cannot cost are listed, one line per op type.
+    A device measured by `hwdb probe --save` is estimated with its calibration unless --pure.
     Transformer configs (llama-3-8b, ...): prefill and decode with TTFT, TPOT, tokens/s, KV cache and
     memory fit, FP16 unless a precision flag or --compute is given.
 
     Example: hwdb estimate resnet50 --on t4 --fp16 --batch 32 --layers
 
     Example: hwdb estimate llama-3-8b --on h100-sxm --prompt 2048 --generate 256 --batch 8 --tp 2
+
+    Example: hwdb estimate model.onnx --on local --dim sequence=128 --fused
     """
     from estimator.roofline import estimate as run_estimate
     from estimator.transformer import TransformerConfig
@@ -82,20 +120,34 @@ def estimate(
     if flag and compute and flag != compute.lower():
         raise typer.BadParameter(f"--{flag} and --compute {compute} disagree: give one")
     efficiency = _efficiency(compute_eff, memory_eff, overhead)
-    network = load_model(model)
+    explicit = not _pure(efficiency)
+    if calibrated and explicit:
+        raise typer.BadParameter("--calibrated and --compute-eff/--memory-eff/--overhead disagree: give one")
+    dims = _dims(dim)
+    network = load_model(model, dims)
+    batch = _graph_batch(network, batch, dims)
     llm_options = {"--prompt": prompt, "--generate": generate, "--compute": compute, "--weights": weights, "--kv": kv,
                    "--activations": activations, "--causal/--no-causal": causal}
     if isinstance(network, TransformerConfig):
+        if fused:
+            raise typer.BadParameter("--fused is for layer models and ONNX graphs; a transformer config's kernels are already fused")
         _estimate_llm(network, on, flag or (compute or "fp16").lower(), batch, prompt, generate, tp, weights, kv, activations,
-                      attention, causal, efficiency, layers, json, csv_out, chart, db)
+                      attention, causal, efficiency if explicit else None, calibrated, layers, json, csv_out, chart, db)
         return
     given = [name for name, value in llm_options.items() if value is not None] + (["--tp"] if tp != 1 else []) \
         + (["--attention"] if attention != "flash" else [])
     if given:
         raise typer.BadParameter(f"{', '.join(given)}: only for transformer configs (e.g. llama-3-8b); {network.name} is a layer model")
     precision = flag or "fp32"
+    if fused:
+        from estimator.models import fuse
+
+        try:
+            network = fuse(network)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--fused") from None
     record = api.device(on, db=db)
-    result = run_estimate(network, record, precision, batch, efficiency)
+    result = run_estimate(network, record, precision, batch, efficiency if explicit else None, calibrated)
     if chart:
         from hwdb.export import write_estimate_chart
 
@@ -116,7 +168,7 @@ def _print_estimate(result, record, with_layers: bool) -> None:
     matrix = record.peak(precision)
     label = out.peak_label(record, matrix)
     eff = roof.efficiency
-    how = "pure roofline" if _pure(eff) else f"compute x{eff.compute:g}, memory x{eff.memory:g}, +{format_time(eff.overhead_s)} per layer"
+    how = _how(eff, roof)
     if with_layers:
         rows = [
             [l.name, l.op, format_si(l.macs, "MAC") if l.macs else "-", format_si(l.bytes, "B"),
@@ -265,7 +317,7 @@ def models(json: JsonOpt = False) -> None:
 
 
 # -- transformers ------------------------------------------------------------------------------------------
-def _estimate_llm(config, on, compute, batch, prompt, generate, tp, weights, kv, activations, attention, causal, efficiency,
+def _estimate_llm(config, on, compute, batch, prompt, generate, tp, weights, kv, activations, attention, causal, efficiency, calibrated,
                   with_layers, json, csv_out, chart, db) -> None:
     from estimator.llm import Dtypes, Workload, estimate_llm
 
@@ -281,7 +333,7 @@ def _estimate_llm(config, on, compute, batch, prompt, generate, tp, weights, kv,
         raise typer.BadParameter(str(error)) from None
     record = api.device(on, db=db)
     try:
-        result = estimate_llm(config, record, dtypes, workload, efficiency)
+        result = estimate_llm(config, record, dtypes, workload, efficiency, calibrated)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     if chart:
@@ -321,7 +373,7 @@ def _print_llm(result, record, with_layers: bool) -> None:
             title = "Prefill" if phase.name == "prefill" else f"Decode ({phase.steps} steps, KV {int(phase.kv_length[0]):,} to {int(phase.kv_length[-1]):,})"
             out.table(f"{title}: each kernel over all blocks", ["kernel", "blocks", "engine", "FLOPs", "weights", "act in", "act out",
                       "KV read", "KV write", "time", "share", "bound"], rows, right=tuple(range(3, 11)))
-    how = "pure roofline" if _pure(eff) else f"compute x{eff.compute:g}, memory x{eff.memory:g}, +{format_time(eff.overhead_s)} per kernel"
+    how = _how(eff, roof).replace("per layer", "per kernel")
     cfg = f"prompt {w.prompt:,}" + (f", generate {w.generate:,}" if w.generate or result.decode.steps else "")
     out.echo(f"{result.model} ({result.params / 1e9:.3g} B params) on {result.device}: batch {w.batch}, {cfg}"
              + (f", tensor parallel {w.tp}" if w.tp > 1 else "") + f" ({how})")
