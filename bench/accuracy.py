@@ -20,6 +20,7 @@ tenants vary by tens of percent from minute to minute: run it twice before belie
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -68,13 +69,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", help="comma-separated: the zoo names and 'encoder'")
     parser.add_argument("--batches", default="1,8")
     args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="hwdb-accuracy-"))
+    try:
+        return _run(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the graphs (VGG-16's is 553 MB) and the temporary catalog
+
+
+def _run(args, folder: Path) -> int:
     import numpy as np
     import onnxruntime as ort
 
     import hwdb
     from hwdb.cli import run
 
-    folder = Path(tempfile.mkdtemp(prefix="hwdb-accuracy-"))
     db = args.db or f"sqlite:///{folder / 'catalog.sqlite'}"
     os.environ["HWDB_URL"] = db
     if not args.no_probe:

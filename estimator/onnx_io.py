@@ -142,7 +142,7 @@ def _spatial_pads(attrs: Mapping[str, Any], kernel: tuple[int, int], strides: tu
     auto = auto.decode() if isinstance(auto, bytes) else auto
     if auto in ("SAME_UPPER", "SAME_LOWER"):
         pads = []
-        for n, k, s, d in zip(size, kernel, strides, dilations):
+        for n, k, s, d in zip(size, kernel, strides, dilations, strict=True):
             out = -(-n // s)
             total = max(0, (out - 1) * s + d * (k - 1) + 1 - n)
             small, large = total // 2, total - total // 2
@@ -258,7 +258,7 @@ class _Importer:
                 return L.linear(name, x, y[1], bias=node.output[0] in self.bias)
             if len(x) < 2 or len(y) < 2:
                 raise _Uncostable(f"{op} (a vector operand)")
-            lead = tuple(max(p, q) for p, q in zip((1,) * (len(y) - len(x)) + x[:-2], (1,) * (len(x) - len(y)) + y[:-2]))
+            lead = tuple(max(p, q) for p, q in zip((1,) * (len(y) - len(x)) + x[:-2], (1,) * (len(x) - len(y)) + y[:-2], strict=True))
             return replace(L.matmul(name, lead + x[-2:], lead + y[-2:]), input_elements=prod(x) + prod(y))
         if op == "BatchNormalization":
             x = g.shape(node.input[0])

@@ -362,6 +362,10 @@ class NumpyRuntime:
         return []
 
 
+UNARY_CHAIN = ("Softmax", "Neg", "Sigmoid", "Gelu", "LayerNormalization", "Transpose")
+"""Ops a chain feeds with their own previous output alone (the others take a second operand, `b`)."""
+
+
 class OnnxRuntimeRuntime:
     """Calibration micro-benchmarks on onnxruntime's CPU kernels, one small graph each (the `onnx` extra):
     1x1 convolutions as the GEMMs (M output pixels x N filters x K input channels), a depthwise 3x3
@@ -460,7 +464,7 @@ class OnnxRuntimeRuntime:
     def _per_matmul(self, channels: int, m: int) -> tuple[float, float]:
         length = 4
         long, short = self._run(*self._matmul_graph(channels, channels, m, length)), self._run(*self._matmul_graph(channels, channels, m, 1))
-        return tuple(max((a - b) / (length - 1), a / length * 0.05) for a, b in zip(long, short))
+        return tuple(max((a - b) / (length - 1), a / length * 0.05) for a, b in zip(long, short, strict=True))
 
     def depthwise(self, precision: str) -> MatmulTiming:
         channels, pixels = 144, 3136  # MobileNetV2's block 3 depthwise convolution
@@ -496,7 +500,7 @@ class OnnxRuntimeRuntime:
     def _per_node(self, op: str, elements: int) -> tuple[float, float]:
         length = 4 if elements * 4 > 2**26 else 8
         long, short = self._chain(op, elements, length), self._chain(op, elements, 1)
-        return tuple(max((a - b) / (length - 1), a / length * 0.05) for a, b in zip(long, short))
+        return tuple(max((a - b) / (length - 1), a / length * 0.05) for a, b in zip(long, short, strict=True))
 
     def stream(self, kernel: str, elements: int) -> StreamTiming:
         op = {"add": "Add", "mul": "Mul", "sum": "Softmax", "softmax": "Softmax", "sigmoid": "Sigmoid", "gelu": "Gelu",
@@ -526,7 +530,7 @@ class OnnxRuntimeRuntime:
         extra convolution, so session overhead and the layout reorders at the graph's edges cancel."""
         length = 4
         long, short = self._conv_chain(channels, pixels, length), self._conv_chain(channels, pixels, 1)
-        return tuple(max((a - b) / (length - 1), a / length * 0.05) for a, b in zip(long, short))
+        return tuple(max((a - b) / (length - 1), a / length * 0.05) for a, b in zip(long, short, strict=True))
 
     def overhead(self) -> float:
         """Per-node time of 1x1 convolutions on one pixel and 8 channels: what a near-empty layer costs."""
@@ -543,10 +547,10 @@ class OnnxRuntimeRuntime:
 
 
 RUNTIMES = ("auto", "numpy", "onnxruntime")
-UNARY_CHAIN = ("Softmax", "Neg", "Sigmoid", "Gelu", "LayerNormalization", "Transpose")
 
 
-def _runtime_name(runtime: str) -> str:
+def runtime_name(runtime: str) -> str:
+    """The runtime `runtime` (auto, numpy, onnxruntime) names here: auto is onnxruntime where installed."""
     if runtime not in RUNTIMES:
         raise HwdbError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     if runtime != "auto":
@@ -683,7 +687,7 @@ def run(*, quick: bool = False, threads: int | None = None, clock_hz: float | No
     import numpy as np
 
     cpu = read_cpu(clock_hz)
-    settings = Settings.for_machine(cpu, quick, threads, _runtime_name(runtime))
+    settings = Settings.for_machine(cpu, quick, threads, runtime_name(runtime))
     started, t0 = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), time.perf_counter()
     matmuls: list[MatmulTiming] = []
     streams: list[StreamTiming] = []
@@ -716,7 +720,6 @@ def run(*, quick: bool = False, threads: int | None = None, clock_hz: float | No
         for size in (*settings.sweep_bytes, 3 * settings.dram_bytes):
             steps.append((f"{label}: add, {format_si(size, 'B')} working set",
                           lambda s=size: kernels.append(kit.stream("add", s // (3 * itemsize)))))
-        cache = min(settings.sweep_bytes)
         from estimator.calibration import VECTOR_KERNELS
 
         for elements in settings.vector_elements:

@@ -34,7 +34,7 @@ def probe(
         raise typer.BadParameter("the clock must be positive", param_hint="--clock")
     if not name or name != name.lower() or not name.replace("-", "").isalnum():
         raise typer.BadParameter("a slug is lower-case letters, digits and '-'", param_hint="--name")
-    runtime = probing._runtime_name(runtime)
+    runtime = probing.runtime_name(runtime)
     if save:
         from hwdb import api
 
