@@ -461,10 +461,15 @@ class OnnxRuntimeRuntime:
         empty = self._empty()
         return max(best - empty, best * 0.05), max(typical - empty, typical * 0.05)
 
-    def _per_matmul(self, channels: int, m: int) -> tuple[float, float]:
-        length = 4
-        long, short = self._run(*self._matmul_graph(channels, channels, m, length)), self._run(*self._matmul_graph(channels, channels, m, 1))
+    @staticmethod
+    def _in_chain(timed: Callable[[int], tuple[float, float]], length: int = 4) -> tuple[float, float]:
+        """(best, median) seconds of one node inside a chain: the chain of `length` less a one-node graph,
+        per extra node, so session overhead and the layout reorders at the graph's edges cancel."""
+        long, short = timed(length), timed(1)
         return tuple(max((a - b) / (length - 1), a / length * 0.05) for a, b in zip(long, short, strict=True))
+
+    def _per_matmul(self, channels: int, m: int) -> tuple[float, float]:
+        return self._in_chain(lambda length: self._run(*self._matmul_graph(channels, channels, m, length)))
 
     def depthwise(self, precision: str) -> MatmulTiming:
         channels, pixels = 144, 3136  # MobileNetV2's block 3 depthwise convolution
@@ -498,9 +503,7 @@ class OnnxRuntimeRuntime:
         return self._run(session, feeds)
 
     def _per_node(self, op: str, elements: int) -> tuple[float, float]:
-        length = 4 if elements * 4 > 2**26 else 8
-        long, short = self._chain(op, elements, length), self._chain(op, elements, 1)
-        return tuple(max((a - b) / (length - 1), a / length * 0.05) for a, b in zip(long, short, strict=True))
+        return self._in_chain(lambda length: self._chain(op, elements, length), 4 if elements * 4 > 2**26 else 8)
 
     def stream(self, kernel: str, elements: int) -> StreamTiming:
         op = {"add": "Add", "mul": "Mul", "sum": "Softmax", "softmax": "Softmax", "sigmoid": "Sigmoid", "gelu": "Gelu",
@@ -526,11 +529,7 @@ class OnnxRuntimeRuntime:
         return self._run(session, {"x": np.random.default_rng(1).random((1, channels, h, w), dtype=np.float32)})
 
     def _per_conv(self, channels: int, pixels: int) -> tuple[float, float]:
-        """One convolution's time inside a chain: the chain's time less a one-convolution graph's, per
-        extra convolution, so session overhead and the layout reorders at the graph's edges cancel."""
-        length = 4
-        long, short = self._conv_chain(channels, pixels, length), self._conv_chain(channels, pixels, 1)
-        return tuple(max((a - b) / (length - 1), a / length * 0.05) for a, b in zip(long, short, strict=True))
+        return self._in_chain(lambda length: self._conv_chain(channels, pixels, length))
 
     def overhead(self) -> float:
         """Per-node time of 1x1 convolutions on one pixel and 8 channels: what a near-empty layer costs."""
