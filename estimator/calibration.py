@@ -256,9 +256,10 @@ class Calibration:
 
         traffic = np.asarray(traffic, dtype=np.float64)
         out = np.ones_like(traffic)
-        for index, op in enumerate(ops):
-            curve = self.vector.get(vector_class(op), self.vector["elementwise"])
-            out[..., index] = curve(traffic[..., index])
+        classes = np.array([vector_class(op) for op in ops])
+        for name in set(classes.tolist()):  # one curve evaluation per class, over all its layers at once
+            columns = classes == name
+            out[..., columns] = self.vector.get(name, self.vector["elementwise"])(traffic[..., columns])
         return out
 
     def copy_factor(self, ops: Sequence[str], traffic):
@@ -268,10 +269,9 @@ class Calibration:
 
         traffic = np.asarray(traffic, dtype=np.float64)
         out = np.ones_like(traffic)
-        if self.transpose is not None:
-            for index, op in enumerate(ops):
-                if op == "transpose":
-                    out[..., index] = self.transpose(traffic[..., index])
+        columns = np.array([op == "transpose" for op in ops], dtype=bool)
+        if self.transpose is not None and columns.any():
+            out[..., columns] = self.transpose(traffic[..., columns])
         return out
 
     def memory_factor(self, working_set_bytes):
