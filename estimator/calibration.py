@@ -29,7 +29,6 @@ model's predicted-vs-measured error (bench/accuracy.py) tests the calibration ra
 """
 
 from dataclasses import dataclass, field
-from statistics import median
 from typing import Any, Iterable, Mapping, Sequence
 
 from estimator.units import FLOPS_PER_MAC
@@ -417,7 +416,3 @@ def fit(gemms: Sequence[MatmulTiming], streams: Sequence[StreamTiming], *, peaks
     return Calibration(gemm=gemm, depthwise=depthwise, vector=vector, bandwidth=curve, overhead_s=overhead_s, fitted=dict(fitted or {}),
                        conv=conv, transpose=transpose)
 
-
-def typical(values: Iterable[float]) -> float:
-    """The median: what the probe calls typical (MAMF's 'median' figure)."""
-    return median(list(values))

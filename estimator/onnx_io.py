@@ -598,7 +598,7 @@ def encoder_onnx(*, sequence: int = 128, layers: int = 4, width: int = 256, head
 
     It exercises the importer's attention path and gives bench/accuracy.py a transformer to time.
     """
-    _onnx()
+    onnx = _onnx()
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
@@ -650,6 +650,5 @@ def encoder_onnx(*, sequence: int = 128, layers: int = 4, width: int = 256, head
                               [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["batch", sequence, width])], inits)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="hwdb")
     proto.ir_version = 9
-    onnx = _onnx()
     onnx.checker.check_model(proto)
     return proto

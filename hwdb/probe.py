@@ -45,20 +45,16 @@ Progress = Callable[[str, int, int], None]
 
 # -- the machine ----------------------------------------------------------------------------------------
 AMD_ZEN = [  # (family, first model, last model, catalog architecture or None where the catalog has none)
-    # Linux arch/x86/kernel/cpu/amd.c, bsp_init_amd: "Figure out Zen generations"
+    # Linux's bsp_init_amd, "Figure out Zen generations": https://github.com/torvalds/linux/blob/master/arch/x86/kernel/cpu/amd.c
     (0x17, 0x30, 0x4F, "amd-zen2"), (0x17, 0x60, 0x7F, "amd-zen2"), (0x17, 0x90, 0x91, "amd-zen2"), (0x17, 0xA0, 0xAF, "amd-zen2"),
     (0x19, 0x00, 0x0F, None), (0x19, 0x20, 0x5F, None),  # Zen 3: no stored page gives its FMA rate
     (0x19, 0x10, 0x1F, "amd-zen4"), (0x19, 0x60, 0xAF, "amd-zen4"),
     (0x1A, 0x00, 0x0F, "amd-zen5"), (0x1A, 0x20, 0x2F, "amd-zen5"), (0x1A, 0x40, 0x4F, "amd-zen5"), (0x1A, 0x70, 0x7F, "amd-zen5"),
 ]
-INTEL_FAMILY_6 = {  # Linux arch/x86/include/asm/intel-family.h
+INTEL_FAMILY_6 = {  # https://github.com/torvalds/linux/blob/master/arch/x86/include/asm/intel-family.h
     0x6A: "intel-ice-lake-sp", 0x6C: "intel-ice-lake-sp",  # ICELAKE_X, ICELAKE_D
     0x8F: "intel-sapphire-rapids",  # SAPPHIRERAPIDS_X
     0xCF: "intel-emerald-rapids",  # EMERALDRAPIDS_X
-}
-ARCHITECTURE_SOURCES = {
-    "AMD": "https://github.com/torvalds/linux/blob/master/arch/x86/kernel/cpu/amd.c",
-    "Intel": "https://github.com/torvalds/linux/blob/master/arch/x86/include/asm/intel-family.h",
 }
 ISA_FLAGS = [  # (flag in /proc/cpuinfo, what it is)
     ("sse2", "SSE2"), ("avx", "AVX"), ("avx2", "AVX2"), ("fma", "FMA3"), ("avx512f", "AVX-512F"), ("avx512bw", "AVX-512BW"),

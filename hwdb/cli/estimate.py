@@ -51,7 +51,7 @@ def _dims(given: list[str] | None) -> dict[str, int]:
 
 def _graph_batch(network, batch: int, dims: dict[str, int]) -> int:
     """The batch of an ONNX graph whose batch dimension --dim set (its costs are per sample), else --batch."""
-    symbol = getattr(network, "reference", {}).get("batch_symbol") if hasattr(network, "reference") else None
+    symbol = (getattr(network, "reference", None) or {}).get("batch_symbol")  # a transformer config has no reference
     if symbol and symbol in dims:
         if batch not in (1, dims[symbol]):
             raise typer.BadParameter(f"--dim {symbol}={dims[symbol]} and --batch {batch} disagree: give one")
