@@ -101,7 +101,11 @@ class LayerCost:
 
 
 def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+    """A size given once (3) or per axis ((3, 5)), as an (h, w) pair of integers."""
+    pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+        raise ValueError(f"expected an integer or a pair of integers, got {value!r}")
+    return pair
 
 
 def _positive(**values: int) -> None:

@@ -223,7 +223,12 @@ def from_description(data: Mapping[str, Any], where: str = "model") -> Model:
             raise DescriptionError(f"{here}: needs op = \"...\"")
         args = {k: v for k, v in entry.items() if k not in ("op", "name", "input", "inputs")}
         args = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
+        strange = [k for k in args if not k.isidentifier()]
+        if strange:
+            raise DescriptionError(f"{where} layer {index}: unknown argument {strange[0]!r}")
         op, layer_name = entry["op"], str(entry.get("name", f"{entry['op']}{index}"))
+        if not layer_name.isprintable() or not op.isprintable():
+            raise DescriptionError(f"{where} layer {index}: op and name must be printable one-line text, got {op!r}, {layer_name!r}")
         here = f"{where} layer {index} ({layer_name})"
         try:
             if op in MULTI_INPUT:
@@ -254,7 +259,7 @@ def from_description(data: Mapping[str, Any], where: str = "model") -> Model:
         except DescriptionError:
             raise
         except (TypeError, ValueError) as error:
-            raise DescriptionError(f"{here}: {error}") from None
+            raise DescriptionError(f"{here}: {' '.join(str(error).split())}") from None
         outputs[layer_name] = current
     return builder.build(description=str(data.get("description", "")))
 

@@ -121,6 +121,8 @@ def parse_quantity(text: "str | int | float", unit: str | None = None) -> float:
         raise UnitError(f"not a quantity: {text!r}")
     if isinstance(text, (int, float)):
         value = float(text)
+    elif not isinstance(text, str):
+        raise UnitError(f"not a quantity: {text!r} (expected a number or a string such as '65 TFLOPS')")
     else:
         match = _QUANTITY.match(text)
         if not match:
@@ -191,6 +193,8 @@ def parse_duration(text: "str | int | float") -> float:
         raise UnitError(f"not a duration: {text!r}")
     if isinstance(text, (int, float)):
         value = float(text)
+    elif not isinstance(text, str):
+        raise UnitError(f"not a quantity: {text!r} (expected a number or a string such as '65 TFLOPS')")
     else:
         match = _DURATION.match(text)
         if not match:

@@ -134,6 +134,14 @@ def _require(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+def _text(table: Mapping[str, Any], key: str, where: str) -> str | None:
+    """An optional free-text field (note, form_factor, publisher): a string or absent."""
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidSpecError(f"{where}: {key} must be a string, got {type(value).__name__}")
+    return value
+
+
 def _source(table: Mapping[str, Any], sources: Mapping[str, Any], where: str) -> str:
     """The table's `source` id, which must be in one of the sources/*.toml files."""
     source = _require(table, "source", str, where)
@@ -143,6 +151,8 @@ def _source(table: Mapping[str, Any], sources: Mapping[str, Any], where: str) ->
 
 
 def parse_sources(table: Mapping[str, Any], where: str = "sources.toml") -> dict[str, Source]:
+    if not isinstance(table, dict):
+        raise InvalidSpecError(f"{where}: sources must be [source.ID] tables with url and title")
     sources = {}
     for key, entry in table.items():
         here = f"{where} [{key}]"
@@ -154,7 +164,7 @@ def parse_sources(table: Mapping[str, Any], where: str = "sources.toml") -> dict
         title = _require(entry, "title", str, here).strip()
         if not title:
             raise InvalidSpecError(f"{here}: empty title")
-        sources[key] = Source(id=key, url=url, title=title, publisher=str(entry.get("publisher", "")))
+        sources[key] = Source(id=key, url=url, title=title, publisher=_text(entry, "publisher", here) or "")
     return sources
 
 
@@ -271,7 +281,7 @@ def _parse_spec(name: str, entry: Any, sources: Mapping[str, Any], where: str) -
             if direction not in DIRECTIONS:
                 raise InvalidSpecError(f"{here}: needs direction = \"bidirectional\" or \"per_direction\"")
             value = value / 2 if direction == "bidirectional" else value
-    return Spec(name=name, value=value, unit=unit, source=source, note=entry.get("note"), direction=direction)
+    return Spec(name=name, value=value, unit=unit, source=source, note=_text(entry, "note", here), direction=direction)
 
 
 def _is_date(text: str) -> bool:
@@ -334,7 +344,7 @@ def _parse_peak(entry: Any, sources: Mapping[str, Any], where: str) -> _PeakEntr
     origin = entry.get("origin", "datasheet")
     if origin not in PEAK_ORIGINS:
         raise InvalidSpecError(f"{here}: origin must be one of {', '.join(PEAK_ORIGINS)}, got {origin!r}")
-    return _PeakEntry(precision, engine, sparse, accumulate, value, status, clock_hz, source, entry.get("note"), origin)
+    return _PeakEntry(precision, engine, sparse, accumulate, value, status, clock_hz, source, _text(entry, "note", here), origin)
 
 
 def _derive(specs: Mapping[str, Spec], arch: Architecture, key: tuple[str, str, str | None], sparse: bool, clock_hz: float | None) -> Derivation | None:
@@ -428,6 +438,8 @@ def parse_device(entry: Any, sources: Mapping[str, Source], architectures: Mappi
     if slug != slug.lower() or not slug.replace("-", "").isalnum():
         raise InvalidSpecError(f"{here}: slug must be lower-case letters, digits and '-'")
     arch_key = entry.get("architecture")
+    if arch_key is not None and not isinstance(arch_key, str):
+        raise InvalidSpecError(f"{here}: architecture must be the name of a table in architectures/")
     arch = architectures.get(arch_key) if arch_key else None
     if arch_key and arch is None:
         raise InvalidSpecError(f"{here}: unknown architecture {arch_key!r} (add it to a file in architectures/)")
@@ -459,7 +471,7 @@ def parse_device(entry: Any, sources: Mapping[str, Source], architectures: Mappi
         raise InvalidSpecError(f"{here}: probe must be a table")
     record = Hardware(
         slug=slug, name=_require(entry, "name", str, here), vendor=_require(entry, "vendor", str, here),
-        kind=kind, architecture=arch_key, form_factor=entry.get("form_factor"),
+        kind=kind, architecture=arch_key, form_factor=_text(entry, "form_factor", here),
         aliases=tuple(a.strip().lower() for a in aliases), specs=specs, peaks=peaks, unsupported=unsupported,
         sources={k: sources[k] for k in sorted(used - {None})}, matrix_label=_matrix_label(entry, arch, here),
         sparse_precisions=arch.sparse_precisions if arch else None,
@@ -549,7 +561,7 @@ def parse_prices(table: Mapping[str, Any], sources: Mapping[str, Any], devices: 
         prices.append(Price(
             device=device, kind=kind, provider=_require(entry, "provider", str, here),
             offer=str(entry.get("instance", entry.get("offer", ""))), devices=count, usd=value, date=date,
-            source=_source(entry, sources, here), note=entry.get("note"),
+            source=_source(entry, sources, here), note=_text(entry, "note", here),
         ))
     return tuple(prices)
 

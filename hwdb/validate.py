@@ -13,7 +13,7 @@ from pathlib import Path
 from estimator.hardware import Hardware
 from estimator.peak import DATASHEET_TOLERANCE, relative_error
 from hwdb.errors import HwdbError, InvalidSpecError
-from hwdb.loader import CatalogData, load_catalog
+from hwdb.loader import CatalogData, load_catalog, parse_device
 from hwdb.lookup import normalise, resolve
 
 PLAUSIBLE = {
@@ -111,6 +111,15 @@ def check_device(record: Hardware, today: date | None = None) -> list[str]:
     if base and boost and base > boost:
         problems.append(f"{where}: base clock {base:.4g} Hz is above the boost clock {boost:.4g} Hz")
     return problems
+
+
+def checked_device(entry, sources, architectures, where: str) -> Hardware:
+    """`parse_device`, then `check_device`: what `hwdb add`, `hwdb edit` and `hwdb probe --save` accept passes `hwdb validate`."""
+    record = parse_device(entry, sources, architectures, where)
+    problems = check_device(record)
+    if problems:
+        raise InvalidSpecError(f"{where}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    return record
 
 
 def _best(record: Hardware, precision: str, engine: str) -> float | None:

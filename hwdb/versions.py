@@ -24,7 +24,8 @@ from hwdb.errors import DatabaseError, InvalidSpecError, UnknownDeviceError
 from hwdb.fields import SUFFIX_UNITS
 from hwdb.files import read_structured
 from hwdb.formatting import format_spec_value
-from hwdb.loader import DEVICE_KEYS, SPEC_TYPES, parse_device, parse_sources, plain
+from hwdb.loader import DEVICE_KEYS, SPEC_TYPES, parse_sources, plain
+from hwdb.validate import checked_device
 from hwdb.lookup import resolve
 from hwdb.models import CatalogRelease, Device, Source, SpecRevision
 
@@ -134,13 +135,7 @@ class Versions:
     def add(self, path: Path, *, note: str | None = None, author: str | None = None) -> list[tuple[str, int]]:
         """Add or replace devices from a TOML/JSON file (same schema as data/devices, plus a [source.ID] table
         for new sources). Everything is validated first; then one transaction. Returns (slug, revision) pairs."""
-        data = read_data_file(path)
-        raw_sources = data.get("source", data.get("sources", {}))
-        devices = data.get("device", [])
-        if not isinstance(devices, list) or not devices:
-            raise InvalidSpecError(f"{path.name}: no [[device]] tables")
-        if not isinstance(raw_sources, dict):
-            raise InvalidSpecError(f"{path.name}: [source.ID] tables expected")
+        devices, raw_sources = read_device_file(path)
         return self.add_entries(devices, raw_sources, where=path.name, origin="user", note=note or f"added from {path.name}", author=author)
 
     def add_entries(self, devices: list, raw_sources: Mapping[str, Any], *, where: str, origin: str = "user", note: str | None = None,
@@ -152,14 +147,7 @@ class Versions:
         with db.exclusive(self.engine):
             try:
                 with Session(self.engine) as session, session.begin():
-                    sources = {**self.catalog._sources(session), **new_sources}
-                    parsed = []
-                    for index, entry in enumerate(devices, 1):
-                        record = parse_device(entry, sources, architectures, f"{where} device {index}")
-                        parsed.append((record, plain(entry)))
-                    slugs = [r.slug for r, _ in parsed]
-                    if len(set(slugs)) != len(slugs):
-                        raise InvalidSpecError(f"{where}: a device slug appears twice")
+                    parsed = parse_entries(devices, {**self.catalog._sources(session), **new_sources}, architectures, where)
                     self._check_names(session, [r for r, _ in parsed])
                     self.catalog._merge_sources(session, new_sources.values())
                     written = []
@@ -210,7 +198,7 @@ class Versions:
                     for key, value in sets.items():
                         entry = apply_set(entry, key, value, next(iter(new_sources), None))
                     sources = {**self.catalog._sources(session), **new_sources}
-                    record = parse_device(entry, sources, architectures, f"{slug} (edited)")
+                    record = checked_device(entry, sources, architectures, f"{slug} (edited)")
                     if record.slug != slug:
                         raise InvalidSpecError("the slug cannot be edited; add a new device instead")
                     self._check_names(session, [record])
@@ -466,12 +454,39 @@ def apply_set(entry: dict, key: str, value: str, source: str | None) -> dict:
     raise InvalidSpecError(f"--set {key}: not a figure (spec names: {', '.join(SPEC_TYPES)}; peaks: fp16, fp16.vector, int8.matrix.sparse, ...)")
 
 
-def read_data_file(path: Path) -> dict:
-    """A TOML or JSON file of devices (data/ format), with one-line errors."""
+ADD_FILE_KEYS = {"device", "source", "sources"}
+
+
+def read_device_file(path: Path) -> tuple[list, dict]:
+    """The ``[[device]]`` entries and ``[source.ID]`` tables of a TOML or JSON file for `hwdb add`, with one-line errors."""
     data = read_structured(path, max_bytes=50 * 2**20, what="catalog file")
     if not isinstance(data, dict):
         raise InvalidSpecError(f"{path.name}: expected a table of [[device]] entries")
-    return data
+    unknown = set(data) - ADD_FILE_KEYS
+    if unknown:
+        raise InvalidSpecError(f"{path.name}: unknown top-level keys {sorted(unknown)} (expected [[device]] and [source.ID] tables)")
+    devices = data.get("device", [])
+    if not isinstance(devices, list) or not devices:
+        raise InvalidSpecError(f"{path.name}: no [[device]] tables")
+    raw_sources = data.get("source", data.get("sources", {}))
+    if not isinstance(raw_sources, dict):
+        raise InvalidSpecError(f"{path.name}: [source.ID] tables expected")
+    return devices, raw_sources
+
+
+def parse_entries(devices: list, sources: Mapping[str, SourceRecord], architectures, where: str) -> list[tuple[Hardware, dict]]:
+    """Device entries as records (with the entries kept as plain data), each passing every check `hwdb validate`
+    runs on one device, no slug or name twice among them."""
+    parsed = [(checked_device(entry, sources, architectures, f"{where} device {index}"), plain(entry))
+              for index, entry in enumerate(devices, 1)]
+    owners: dict[str, str] = {}
+    for record, _ in parsed:
+        if record.slug in owners.values():
+            raise InvalidSpecError(f"{where}: device {record.slug!r} appears twice")
+        for name in (record.slug, *record.aliases):
+            if owners.setdefault(name, record.slug) != record.slug:
+                raise InvalidSpecError(f"{where}: name {name!r} is used by both {owners[name]} and {record.slug}")
+    return parsed
 
 
 # -- validating an export ---------------------------------------------------------------------------------
@@ -518,7 +533,7 @@ def validate_export(data: Any, architectures) -> tuple[list[dict], dict[str, Sou
                 raise InvalidSpecError(f"{where}: cites unknown sources {sorted(missing)}")
             if rev.get("entry") is not None:
                 try:
-                    derived = parse_device(rev["entry"], sources, architectures, where)
+                    derived = checked_device(rev["entry"], sources, architectures, where)
                 except InvalidSpecError as error:
                     raise InvalidSpecError(f"{error}") from None
                 if comparable(replace(derived, retired=record.retired)) != comparable(record):
