@@ -136,9 +136,14 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def known_revisions() -> set[str]:
+    return set(revision_order())
+
+
+def revision_order() -> list[str]:
+    """The shipped schema revisions, oldest first."""
     from alembic.script import ScriptDirectory
 
-    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    return [script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()][::-1]
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

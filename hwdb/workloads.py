@@ -70,7 +70,14 @@ def read_onnx(path: Path, dims=None) -> Model:
     if size > MAX_ONNX_BYTES:
         raise InvalidSpecError(f"{path}: {size:,} bytes is larger than an ONNX protobuf can be (2 GiB)")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            first = handle.read(1)[0]
+            # A protobuf starts with a field tag: field number >= 1 and a wire type (0, 1, 2 or 5). Anything
+            # else (a zero-filled or sparse file, text) is refused before gigabytes are read.
+            if first >> 3 == 0 or first & 7 not in (0, 1, 2, 5):
+                raise InvalidSpecError(f"{path.name}: not an ONNX model (byte 0 is 0x{first:02x}, not a protobuf field tag)")
+            handle.seek(0)
+            data = handle.read()
     except OSError as error:
         raise InvalidSpecError(f"{path}: cannot read: {error.strerror}") from None
     try:

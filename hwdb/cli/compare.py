@@ -68,7 +68,7 @@ def compare(
     records = [api.device(name, db=db) for name in devices]
     per_hour = _per_hour(price_per_hour, db) if price_per_hour else None
     pricing = Pricing(basis="cloud" if cloud else "hourly" if per_hour is not None else "launch",
-                      tco_years=tco_years or DEFAULT_TCO_YEARS, kwh_price=kwh_price, per_hour=per_hour)
+                      tco_years=DEFAULT_TCO_YEARS if tco_years is None else tco_years, kwh_price=kwh_price, per_hour=per_hour)
     workload = Workload(model, precision, batch, prompt, generate, tp=tp, weights=weights.lower() if weights else None,
                         kv=kv.lower() if kv else None) if model else None
     prices = api.prices(db=db) if cloud else ()

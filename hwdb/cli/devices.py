@@ -107,10 +107,22 @@ def list_devices(
     """
     from hwdb.fields import condition, field
 
+    from hwdb.loader import KINDS
+
     conditions = [condition(text) for text in where or []]
     target = field(sort) if sort else None
+    if kind is not None and kind.lower() not in KINDS:
+        raise typer.BadParameter(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}", param_hint="--kind")
+    every = api.devices(db=db, include_retired=True)
+    if vendor is not None and vendor.lower() not in {r.vendor.lower() for r in every}:
+        import difflib
+
+        vendors = sorted({r.vendor for r in every}, key=str.lower)
+        close = difflib.get_close_matches(vendor.lower(), [v.lower() for v in vendors], n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(v for v in vendors if v.lower() in close)}?" if close else f"vendors: {', '.join(vendors)}"
+        raise typer.BadParameter(f"no device of vendor {vendor!r}; {hint}", param_hint="--vendor")
     records = [
-        r for r in api.devices(db=db, include_retired=retired)
+        r for r in every if (retired or not r.retired)
         if (vendor is None or r.vendor.lower() == vendor.lower()) and (kind is None or r.kind.lower() == kind.lower())
         and all(c(r) for c in conditions)
     ]

@@ -39,6 +39,7 @@ def probe(
         from hwdb import api
 
         versions = api.versions(db)  # a database problem is found before a minute of measuring
+        _check_target(api, name, db)
     result = _measure(probing, quick, threads, clock_hz, runtime)
     saved = None
     if save:
@@ -57,6 +58,21 @@ def probe(
     if saved is not None:
         revision = f"revision {saved[1]}" if saved[1] else "unchanged"
         out.echo(f"  saved       {saved[0]} ({revision}, origin measured): hwdb estimate MODEL --on {saved[0]}")
+
+
+def _check_target(api, name: str, db: str | None) -> None:
+    """`--name` may replace an earlier measurement of a machine, never a catalog device, nor be another device's alias."""
+    from hwdb.lookup import normalise
+
+    snapshot = api.snapshot(db)
+    owner = snapshot.names.get(normalise(name))
+    if owner is None:
+        return
+    if owner != name:
+        raise typer.BadParameter(f"{name!r} already names {owner}; choose another slug", param_hint="--name")
+    if snapshot.device(owner).probe is None:
+        raise typer.BadParameter(f"{owner} is a catalog device, not a machine hwdb probe measured; choose another slug",
+                                 param_hint="--name")
 
 
 def _measure(probing, quick: bool, threads: int | None, clock_hz: float | None, runtime: str):

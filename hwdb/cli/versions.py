@@ -176,15 +176,15 @@ def pull(
 
     Example: hwdb pull https://hw.example.com/catalog.json
     """
-    from hwdb.remote import fetch_export
+    from hwdb.remote import fetch_export, redact
 
     data = fetch_export(url, timeout=timeout)
     versions = api.versions(db, fill=False)
-    written, copied = versions.pull(data, url)
+    written, copied = versions.pull(data, redact(url))  # the revision notes never keep a password
     if copied:
-        out.echo(f"copied {written} revisions of {len(data['devices'])} devices from {url}")
+        out.echo(f"copied {written} revisions of {len(data['devices'])} devices from {redact(url)}")
     else:
-        out.echo(f"pulled {url}: {written} device{'s' if written != 1 else ''} changed")
+        out.echo(f"pulled {redact(url)}: {written} device{'s' if written != 1 else ''} changed")
 
 
 db_app = typer.Typer(help="The catalog database's schema: upgrade, downgrade, current.", no_args_is_help=True)
@@ -199,7 +199,13 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target schema revis
     from hwdb import db as database
     from hwdb.catalog import Catalog
 
+    order = database.revision_order()
+    if revision != "head" and revision not in order:
+        raise typer.BadParameter(f"unknown revision {revision!r}; known: {', '.join(order)}, head")
     catalog = Catalog(db)
+    found = database.current_revision(catalog.engine)
+    if found in order and revision != "head" and order.index(revision) < order.index(found):
+        raise typer.BadParameter(f"the schema is at {found}, newer than {revision}; use `hwdb db downgrade {revision}`")
     with database.exclusive(catalog.engine):
         database.upgrade(catalog.engine, revision)
     out.echo(f"schema at {database.current_revision(catalog.engine)}")

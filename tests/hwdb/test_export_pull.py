@@ -2,6 +2,7 @@
 
 import http.server
 import json
+import shutil
 import socket
 import threading
 import time
@@ -21,6 +22,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     routes: dict = {}
 
     def do_GET(self):  # noqa: N802 (http.server's name)
+        self.routes.setdefault("_seen", []).append((self.path, self.headers.get("Authorization")))
         status, headers, body, delay = self.routes.get(self.path, (404, {}, b"not found", 0))
         time.sleep(delay)
         self.send_response(status)
@@ -39,18 +41,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def server():
-    """An HTTP server on 127.0.0.1; tests put (status, headers, body, delay) under a path."""
+def _serve():
+    """An HTTP server on 127.0.0.1 in a thread: (routes, base URL, stop)."""
     routes: dict = {}
     handler = type("H", (Handler,), {"routes": routes})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield routes, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+
+    def stop():
+        httpd.shutdown()
+        httpd.server_close()
+
+    return routes, f"http://127.0.0.1:{httpd.server_address[1]}", stop
+
+
+@pytest.fixture
+def server():
+    """An HTTP server on 127.0.0.1; tests put (status, headers, body, delay) under a path; "_seen" lists the
+    (path, Authorization header) of every request."""
+    routes, base, stop = _serve()
+    yield routes, base
+    stop()
+
+
+@pytest.fixture
+def other_server():
+    """A second server: another origin (port), for redirects between hosts."""
+    routes, base, stop = _serve()
+    yield routes, base
+    stop()
 
 
 def revisions_in(url: str) -> int:
@@ -157,3 +177,62 @@ def test_pull_failures_are_one_line_and_change_nothing(catalog_url, server, cli,
     code, out, err = cli("pull", url, "--timeout", "1", "--db", catalog_url)
     assert code == 2 and out == "" and err.count("\n") == 1 and needle in err and "Traceback" not in err, err
     assert revisions_in(catalog_url) == before
+
+
+# -- security: schemes, redirects, credentials ---------------------------------------------------------
+def _chain(routes: dict, base: str, hops: int, end: str) -> str:
+    """/r0 -> /r1 -> ... -> /r{hops-1} -> `end`: `hops` redirects."""
+    for i in range(hops):
+        routes[f"/r{i}"] = (302, {"Location": f"{base}/r{i + 1}" if i + 1 < hops else end}, b"", 0)
+    return f"{base}/r0"
+
+
+def test_pull_follows_five_redirects_and_refuses_six(db, server, cli):
+    routes, base = server
+    good = versions(f"sqlite:///{db}").export()
+    routes["/catalog.json"] = (200, {}, json.dumps(good).encode(), 0)
+    code, out, err = cli("pull", _chain(routes, base, 5, "/catalog.json"), "--db", str(db))
+    assert code == 0 and "0 devices changed" in out, err
+    code, out, err = cli("pull", _chain(routes, base, 6, "/catalog.json"), "--db", str(db))
+    assert code == 2 and out == "" and "more than 5 redirects" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://127.0.0.1/catalog.json", "gopher://127.0.0.1/x"])
+def test_pull_refuses_a_redirect_to_another_scheme(db, server, cli, target):
+    routes, base = server
+    routes["/go"] = (302, {"Location": target}, b"", 0)
+    before = db.read_bytes()
+    code, out, err = cli("pull", base + "/go", "--db", str(db))
+    assert code == 2 and out == "" and "only http:// and https:// URLs" in err and target.split(":")[0] in err
+    assert db.read_bytes() == before
+
+
+def test_credentials_in_the_url_are_never_printed_stored_or_sent_elsewhere(db, tmp_path, server, other_server, cli):
+    routes, base = server
+    other_routes, other = other_server
+    theirs = tmp_path / "theirs.sqlite"
+    shutil.copy(db, theirs)
+    assert cli("edit", "t4", "--set", "tdp_w=75", "--source", "https://example.com/t4.pdf", "--db", str(theirs))[0] == 0
+    good = versions(f"sqlite:///{theirs}").export()
+    other_routes["/catalog.json"] = (200, {}, json.dumps(good).encode(), 0)
+    routes["/start"] = (302, {"Location": "/same-host"}, b"", 0)
+    routes["/same-host"] = (302, {"Location": other + "/catalog.json"}, b"", 0)
+    secret_url = base.replace("http://", "http://alice:s3cret@") + "/start"
+    code, out, err = cli("pull", secret_url, "--db", str(db))
+    assert code == 0, err
+    assert "s3cret" not in out + err and "alice:***@" in out
+    assert [auth is not None for _, auth in routes["_seen"]] == [True, True]  # its own host: the password goes
+    assert [auth for _, auth in other_routes["_seen"]] == [None]  # the host a redirect named: it does not
+    notes = _notes(db)
+    assert any("pulled from http://alice:***@" in n for n in notes) and not any("s3cret" in n for n in notes)
+    code, out, err = cli("pull", base.replace("http://", "http://alice:s3cret@") + "/404", "--db", str(db))
+    assert code == 2 and "s3cret" not in err and "alice:***@" in err
+    code, out, err = cli("pull", f"http://alice:s3cret@127.0.0.1:{_closed_port()}/x", "--db", str(db))
+    assert code == 2 and "s3cret" not in err and "cannot connect" in err
+
+
+def _notes(path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:  # reads the WAL too
+        return [row[0] or "" for row in connection.execute("SELECT note FROM spec_revision")]
