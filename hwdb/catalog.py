@@ -101,7 +101,7 @@ class Catalog:
             with Session(self.engine) as session:
                 latest = session.exec(select(CatalogRelease.name, CatalogRelease.fingerprint).order_by(CatalogRelease.id.desc()).limit(1)).first()
         except SQLAlchemyError as error:
-            raise DatabaseError(f"cannot read the catalog: {db.describe(error)}") from None
+            raise DatabaseError(f"cannot read the catalog: {db.describe(error, self.engine)}") from None
         return (latest[0], latest[1]) if latest else None
 
     def apply_release(self, data: CatalogData) -> ReleaseResult:
@@ -147,7 +147,7 @@ class Catalog:
                         source_id=price.source, note=price.note,
                     ))
         except SQLAlchemyError as error:
-            raise DatabaseError(f"cannot write the catalog: {db.describe(error)}") from None
+            raise DatabaseError(f"cannot write the catalog: {db.describe(error, self.engine)}") from None
         return result
 
     def _merge_with_user_edits(self, session: Session, record: Hardware, data: CatalogData, sources) -> tuple[tuple[Hardware, dict] | None, list[str]]:

@@ -65,9 +65,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def describe(error: SQLAlchemyError) -> str:
-    """The driver's own message where there is one (SQLAlchemy wraps it with a long preamble)."""
-    return str(getattr(error, "orig", None) or error)
+def describe(error: SQLAlchemyError, engine: Engine | None = None) -> str:
+    """The driver's own message where there is one (SQLAlchemy wraps it with a long preamble), and for an
+    SQLite file on a read-only or full file system, that cause."""
+    message = str(getattr(error, "orig", None) or error)
+    path = sqlite_path(str(engine.url)) if engine is not None else None
+    if path is not None:
+        try:
+            stat = os.statvfs(path.parent)
+        except OSError:
+            return message
+        if stat.f_flag & os.ST_RDONLY:
+            return f"{message} ({path.parent} is on a read-only file system)"
+        if stat.f_bavail * stat.f_frsize < 1 << 20 and "full" not in message:
+            return f"{message} (the disk holding {path.parent} is full)"
+    return message
 
 
 def _redact(url: str) -> str:
@@ -103,7 +115,7 @@ def exclusive(engine: Engine) -> Iterator[None]:
         try:
             connection = engine.connect()
         except SQLAlchemyError as error:
-            raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {describe(error)}") from None
+            raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {describe(error, engine)}") from None
         with connection:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
             connection.commit()
@@ -159,7 +171,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         with _migration_connection(engine) as connection:
             command.upgrade(alembic_config(connection), revision)
     except SQLAlchemyError as error:
-        raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {describe(error)}") from None
+        raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {describe(error, engine)}") from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -169,7 +181,7 @@ def downgrade(engine: Engine, revision: str) -> None:
         with _migration_connection(engine) as connection:
             command.downgrade(alembic_config(connection), revision)
     except SQLAlchemyError as error:
-        raise DatabaseError(f"cannot downgrade the catalog at {_redact(str(engine.url))}: {describe(error)}") from None
+        raise DatabaseError(f"cannot downgrade the catalog at {_redact(str(engine.url))}: {describe(error, engine)}") from None
 
 
 @contextlib.contextmanager

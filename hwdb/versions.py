@@ -158,7 +158,7 @@ class Versions:
                             written.append((record.slug, self.catalog._latest(session, self._device(session, record.slug).id).number))
                     return written
             except SQLAlchemyError as error:
-                raise DatabaseError(f"cannot write the catalog: {db.describe(error)}") from None
+                raise DatabaseError(f"cannot write the catalog: {db.describe(error, self.engine)}") from None
 
     def _check_names(self, session: Session, records: Iterable[Hardware]) -> None:
         """No alias may name two devices."""
@@ -213,7 +213,7 @@ class Versions:
                     )
                     return slug, revision.number
             except SQLAlchemyError as error:
-                raise DatabaseError(f"cannot write the catalog: {db.describe(error)}") from None
+                raise DatabaseError(f"cannot write the catalog: {db.describe(error, self.engine)}") from None
 
     def _entry_of(self, latest: SpecRevision, slug: str) -> dict:
         """The data entry of a device's latest revision (for revisions of an older hwdb: the shipped one, if it matches)."""
@@ -359,7 +359,7 @@ class Versions:
                                                                   note=note, author=author or db.author(), retired=record.retired)
                     return written, False
             except SQLAlchemyError as error:
-                raise DatabaseError(f"cannot write the catalog: {db.describe(error)}") from None
+                raise DatabaseError(f"cannot write the catalog: {db.describe(error, self.engine)}") from None
 
     def _check_sources(self, session: Session, sources: Mapping[str, SourceRecord]) -> None:
         for source_id, source in sources.items():
