@@ -66,7 +66,7 @@ def main() -> None:
         runs: dict[str, list[str]] = {"minimal typer app": [sys.executable, str(minimal), "t4", "--fp16"]}
         for name, arguments, _ in COMMANDS:
             runs[name] = [hwdb, *(a.format(scratch=scratch, copy=copy) for a in arguments)]
-        for name, command in runs.items():  # warm-up: page cache, .pyc files
+        for command in runs.values():  # warm-up: page cache, .pyc files
             shutil.copy(db, copy)
             subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
         times: dict[str, list[float]] = {name: [] for name in runs}

@@ -62,8 +62,8 @@ def test_list_bad_fields(db, cli, args, needle):
 def test_list_filters(db, cli):
     _, out, _ = cli("list", "--vendor", "NVIDIA", "--kind", "gpu", "--json")
     assert len(json.loads(out)) >= 10
-    _, out, _ = cli("list", "--vendor", "nobody", "--json")
-    assert json.loads(out) == []
+    code, out, err = cli("list", "--vendor", "nobody", "--json")  # a typo is an error, not an empty catalog
+    assert code == 2 and out == "" and "no device of vendor 'nobody'" in err
 
 
 def test_list_table(db, cli):
