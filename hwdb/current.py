@@ -39,8 +39,8 @@ def names_of(slug: str, aliases: list[str] | tuple[str, ...]) -> dict[str, str]:
     return {normalise(n): slug for n in (slug, *aliases)}
 
 
-def read_sqlite(path: Path, fingerprint: str) -> Snapshot | None:
-    """The catalog's current records, or None when the file is missing, at another schema, or filled from other data."""
+def _current(path: Path, fingerprint: str, read):
+    """`read(connection)` on an up-to-date catalog file (this hwdb's schema, filled from this data), else None."""
     if not path.is_file():
         return None
     try:
@@ -54,6 +54,17 @@ def read_sqlite(path: Path, fingerprint: str) -> Snapshot | None:
         release = connection.execute("SELECT fingerprint FROM catalog_release ORDER BY id DESC LIMIT 1").fetchone()
         if release is None or release[0] != fingerprint:
             return None
+        return read(connection)
+    except sqlite3.Error:
+        return None  # no tables yet, or locked mid-upgrade: the full path decides
+    finally:
+        connection.close()
+
+
+def read_sqlite(path: Path, fingerprint: str) -> Snapshot | None:
+    """The catalog's current records, or None when the file is missing, at another schema, or filled from other data."""
+
+    def read(connection) -> Snapshot:
         records = dict(connection.execute("SELECT slug, record FROM device_current"))
         names: dict[str, str] = {}
         for alias, slug in connection.execute(
@@ -63,7 +74,15 @@ def read_sqlite(path: Path, fingerprint: str) -> Snapshot | None:
         for slug in records:
             names[normalise(slug)] = slug
         return Snapshot(records, names)
-    except sqlite3.Error:
-        return None  # no tables yet, or locked mid-upgrade: the full path decides
-    finally:
-        connection.close()
+
+    return _current(path, fingerprint, read)
+
+
+PRICE_COLUMNS = ("device_slug", "kind", "provider", "offer", "devices", "usd", "date", "source_id", "note")
+
+
+def read_sqlite_prices(path: Path, fingerprint: str) -> list[tuple] | None:
+    """The latest release's price rows (`PRICE_COLUMNS`), or None where `read_sqlite` would give None."""
+    query = (f"SELECT {', '.join(PRICE_COLUMNS)} FROM price "
+             "WHERE release_id = (SELECT max(id) FROM catalog_release)")
+    return _current(path, fingerprint, lambda connection: connection.execute(query).fetchall())

@@ -229,7 +229,7 @@ def roofline(
 
     Example: hwdb roofline t4 a100 --fp16 --model resnet50 --chart roofline.png
     """
-    from estimator.roofline import Roof, estimate
+    from estimator.roof import Roof
     from hwdb.export import check_chart_path, save_chart
 
     flags = dict(fp64=fp64, fp32=fp32, tf32=tf32, bf16=bf16, fp16=fp16, fp8=fp8, fp6=fp6, fp4=fp4, int8=int8, int4=int4)
@@ -243,6 +243,7 @@ def roofline(
     estimates, problems = [], []
     if model:
         from estimator.hardware import FigureUnavailable
+        from estimator.roofline import estimate
         from hwdb.workloads import load_model
 
         network = load_model(model)

@@ -23,7 +23,7 @@ DtypeOpt = Optional[str]
 
 
 def _efficiency(compute: float, memory: float, overhead: str | None):
-    from estimator.roofline import Efficiency
+    from estimator.roof import Efficiency
 
     if compute <= 0 or memory <= 0:
         raise typer.BadParameter("efficiencies must be greater than 0")
@@ -226,9 +226,6 @@ def util(
 
     Example: hwdb util --flops 8.2G --time 3.1ms --on t4 --fp16
     """
-    from estimator.roofline import estimate as run_estimate
-    from hwdb.workloads import load_model
-
     given = [name for name, value in (("--flops", flops), ("--macs", macs), ("--model", model)) if value]
     if len(given) != 1:
         raise typer.BadParameter("give exactly one of --flops, --macs and --model")
@@ -249,6 +246,9 @@ def util(
     peak = record.peak(precision)
     predicted = None
     if model:
+        from estimator.roofline import estimate as run_estimate  # numpy: only with a model
+        from hwdb.workloads import load_model
+
         result = run_estimate(load_model(model), record, precision, batch)
         work, traffic, predicted = result.flops, result.bytes, result.latency_s
     bandwidth = record.memory_bandwidth

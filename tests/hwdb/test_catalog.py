@@ -135,3 +135,13 @@ def test_concurrent_first_use_fills_the_catalog_once(tmp_path):
     assert all(r == ("NVIDIA T4  FP16 tensor, dense: 65 TFLOP/s\n", "", 0) for r in results), results
     assert rows(path, "SELECT count(*) FROM catalog_release") == [(1,)]
     assert rows(path, "SELECT max(number) FROM spec_revision") == [(1,)]
+
+
+def test_prices_read_without_sqlalchemy_equal_the_catalog_s(db):
+    from hwdb import api
+
+    catalog = Catalog(str(db)).ensure()
+    try:
+        assert api.prices(db=str(db)) == catalog.prices() and len(catalog.prices()) > 10
+    finally:
+        catalog.close()
