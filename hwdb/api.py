@@ -150,15 +150,14 @@ def diff(release_a: str, release_b: str | None = None, *, db: str | None = None)
 def prices(*, db: str | None = None):
     """The dated cloud and street prices of the current release (`hwdb.loader.Price`)."""
     from hwdb.current import read_sqlite_prices
-    from hwdb.loader import Price
+    from hwdb.loader import Price, by_device_hour
     from hwdb.resources import data_dir, fingerprint
 
     url = resolve_database_url(db)
     path = sqlite_path(url)
     rows = read_sqlite_prices(path, fingerprint(data_dir())) if path is not None else None
     if rows is not None:  # the common case, with the standard library alone (as `snapshot`)
-        prices = [Price(*row) for row in rows]
-        return sorted(prices, key=lambda p: (p.device, p.kind, p.usd / p.devices))
+        return by_device_hour(Price(*row) for row in rows)
     from hwdb.catalog import Catalog
 
     catalog = _ready(Catalog(url))

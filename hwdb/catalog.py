@@ -21,7 +21,7 @@ from hwdb import db
 from hwdb.config import resolve_database_url
 from hwdb.current import Snapshot, names_of
 from hwdb.errors import DatabaseError, InvalidSpecError
-from hwdb.loader import CatalogData, Price, load_catalog, parse_device
+from hwdb.loader import CatalogData, Price, by_device_hour, load_catalog, parse_device
 from hwdb.models import Alias, CatalogRelease, Device, DeviceCurrent, PeakValue, PriceValue, Source, SpecRevision, SpecValue
 from hwdb.resources import data_dir, fingerprint
 
@@ -264,7 +264,7 @@ class Catalog:
             rows = session.exec(select(PriceValue).where(PriceValue.release_id == latest)).scalars().all()
         prices = [Price(device=r.device_slug, kind=r.kind, provider=r.provider, offer=r.offer, devices=r.devices,
                         usd=r.usd, date=r.date, source=r.source_id, note=r.note) for r in rows]
-        return sorted(prices, key=lambda p: (p.device, p.kind, p.usd / p.devices))
+        return by_device_hour(prices)
 
 
 def release_key(name: str) -> tuple:

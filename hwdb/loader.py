@@ -99,6 +99,11 @@ class Price:
         return self.usd / self.devices if self.kind == "cloud" else None
 
 
+def by_device_hour(prices) -> list["Price"]:
+    """Prices by device, kind, then USD per device (per hour for cloud offers): cheapest first."""
+    return sorted(prices, key=lambda p: (p.device, p.kind, p.usd / p.devices))
+
+
 @dataclass(frozen=True)
 class CatalogData:
     """Everything in a data tree, validated: what a release loads into the database."""
