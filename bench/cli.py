@@ -1,6 +1,6 @@
 """Speed of every command: cold processes, median of 7, against a minimal typer app in the same run.
 
-Usage: python bench/cli.py [--runs 7] [--markdown]
+Usage: python bench/cli.py [--runs 7] [--markdown] [--only TEXT]
 
 Limits (issue 9): a read-only command within 1.5x the minimal typer app; commands that must import numpy
 (estimate, compare or roofline with a workload) under 3x; chart exports and the probe are not timed
@@ -9,7 +9,6 @@ copy of the catalog per run. The commands take turns, so drift in machine load h
 """
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from startup import MINIMAL_TYPER  # noqa: E402
+from startup import MINIMAL_TYPER, bench_env  # noqa: E402
 
 READ_LIMIT, NUMPY_LIMIT = 1.5, 3.0
 
@@ -54,17 +53,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (docs/performance.md)")
+    parser.add_argument("--only", metavar="TEXT", help="time only the commands whose name contains TEXT (and the baseline)")
     args = parser.parse_args()
+    commands = [c for c in COMMANDS if args.only is None or args.only in c[0]] or sys.exit(f"no command matches {args.only!r}")
     hwdb = shutil.which("hwdb") or sys.exit("hwdb is not on PATH: pip install -e . first")
     with tempfile.TemporaryDirectory() as scratch:
         db = Path(scratch) / "bench.sqlite"
-        env = {**os.environ, "HWDB_URL": str(db), "XDG_DATA_HOME": scratch}
+        env = bench_env(HWDB_URL=str(db), XDG_DATA_HOME=scratch)
         minimal = Path(scratch) / "minimal_typer.py"
         minimal.write_text(MINIMAL_TYPER)
         subprocess.run([hwdb, "peak", "t4", "--fp16"], env=env, check=True, stdout=subprocess.DEVNULL)  # first use: fill
         copy = Path(scratch) / "copy.sqlite"
         runs: dict[str, list[str]] = {"minimal typer app": [sys.executable, str(minimal), "t4", "--fp16"]}
-        for name, arguments, _ in COMMANDS:
+        for name, arguments, _ in commands:
             runs[name] = [hwdb, *(a.format(scratch=scratch, copy=copy) for a in arguments)]
         for command in runs.values():  # warm-up: page cache, .pyc files
             shutil.copy(db, copy)

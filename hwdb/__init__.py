@@ -11,14 +11,14 @@ Importing hwdb is cheap: the database layer (SQLAlchemy, alembic) loads only whe
 
 from estimator.hardware import Hardware, Peak, PeakUnavailable
 from hwdb.api import (
-    compare, device, device_at, devices, diff, estimate, history, model, peak, prices, releases, roofline_chart, save_chart, snapshot,
+    compare, device, device_at, devices, diff, estimate, export, history, model, peak, prices, releases, roofline_chart, save_chart, snapshot,
     sweep_chart,
 )
 from hwdb.errors import AmbiguousDeviceError, DatabaseError, HwdbError, InvalidSpecError, SchemaVersionError, UnknownDeviceError
 
 __all__ = [
     "AmbiguousDeviceError", "DatabaseError", "Hardware", "HwdbError", "InvalidSpecError", "Peak", "PeakUnavailable",
-    "SchemaVersionError", "UnknownDeviceError", "compare", "device", "device_at", "devices", "diff", "estimate", "history", "model",
+    "SchemaVersionError", "UnknownDeviceError", "compare", "device", "device_at", "devices", "diff", "estimate", "export", "history", "model",
     "open_catalog", "peak", "prices", "releases", "roofline_chart", "save_chart", "snapshot", "sweep_chart",
 ]
 

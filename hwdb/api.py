@@ -127,24 +127,47 @@ def versions(db: str | None = None, *, fill: bool = True):
     return Versions(_ready(Catalog(resolve_database_url(db)), fill=fill))
 
 
+def _read(db: str | None, use):
+    """`use(reader)` with a `hwdb.reads.Reader` of the catalog: on an up-to-date SQLite file through the
+    standard library (as `snapshot`), else through `versions(db)` (set-up, upgrade, PostgreSQL)."""
+    from hwdb.current import read_sqlite_with
+    from hwdb.reads import Reader
+    from hwdb.resources import data_dir, fingerprint
+
+    path = sqlite_path(resolve_database_url(db))
+    if path is not None:
+        found = read_sqlite_with(path, fingerprint(data_dir()), lambda connection: use(Reader(lambda sql, params: connection.execute(sql, params).fetchall())))
+        if found is not None:
+            return found[0]
+    with versions(db).reader() as reader:
+        return use(reader)
+
+
 def device_at(name: str, *, revision: int | None = None, as_of=None, db: str | None = None) -> Hardware:
     """A device as of revision `revision` or as it stood at the end of day `as_of` (a `datetime.date`)."""
-    return versions(db).device_at(name, revision=revision, as_of=as_of)
+    return _read(db, lambda reader: reader.device_at(name, revision=revision, as_of=as_of))
 
 
 def history(name: str, *, db: str | None = None):
-    """Every revision of a device, oldest first, with the figures each changed (`hwdb.versions.RevisionInfo`)."""
-    return versions(db).revisions(name)
+    """Every revision of a device, oldest first, with the figures each changed (`hwdb.reads.RevisionInfo`)."""
+    return _read(db, lambda reader: reader.revisions(name))
 
 
 def releases(*, db: str | None = None):
-    """The catalog releases applied to this database, oldest first."""
-    return versions(db).releases()
+    """The catalog releases applied to this database, oldest first (`hwdb.reads.ReleaseInfo`)."""
+    return _read(db, lambda reader: reader.releases())
 
 
 def diff(release_a: str, release_b: str | None = None, *, db: str | None = None):
-    """Devices added, removed and changed between two releases (None: the catalog now)."""
-    return versions(db).diff(release_a, release_b)
+    """Devices added, removed and changed between two releases (None: the catalog now): a `hwdb.reads.Diff`."""
+    return _read(db, lambda reader: reader.diff(release_a, release_b))
+
+
+def export(release: str | None = None, *, db: str | None = None) -> dict:
+    """The whole catalog with every revision and source, as JSON-ready data for `hwdb pull` (`release`: as of it)."""
+    from hwdb.current import SCHEMA_HEAD
+
+    return _read(db, lambda reader: reader.export(release, SCHEMA_HEAD))
 
 
 def prices(*, db: str | None = None):

@@ -123,7 +123,8 @@ class Catalog:
                     result.conflicts += conflicts
                     entry = merged[1] if merged else data.entries.get(record.slug)
                     target = merged[0] if merged else record
-                    if self._write_if_changed(session, target, entry, release=data.release, origin="release", note=note, author=author):
+                    if self._write_if_changed(session, target, entry, release=data.release, origin="release", note=note, author=author,
+                                              retired=target.retired):
                         result.changed += 1
                 shipped = [d.slug for d in data.devices]
                 released = set(session.exec(select(SpecRevision.device_id).where(SpecRevision.origin == "release").distinct()).scalars())
@@ -170,7 +171,7 @@ class Catalog:
         except InvalidSpecError:
             # The merge does not validate (e.g. your clock against the release's new datasheet figure): keep your revision whole.
             return (Hardware.from_dict(json.loads(latest.record)), json.loads(latest.entry)), [f"{record.slug}: all of your revision {latest.number}"]
-        return (hardware, merged), [f"{record.slug} {name}" for name in conflicts]
+        return (replace(hardware, retired=latest.retired), merged), [f"{record.slug} {name}" for name in conflicts]  # a retirement is an edit too
 
     # -- writing revisions -------------------------------------------------------------------------
     def _merge_sources(self, session: Session, sources) -> None:

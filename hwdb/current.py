@@ -78,6 +78,33 @@ def read_sqlite(path: Path, fingerprint: str) -> Snapshot | None:
     return _current(path, fingerprint, read)
 
 
+def sqlite_schema(path: Path) -> tuple[str | None] | None:
+    """``(revision,)`` stamped in an SQLite catalog file (``(None,)``: no schema yet), or None when sqlite3
+    cannot read the file (not a database, locked): the caller then takes the full path for its error."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return None
+    try:
+        if not connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchall():
+            return (None,)
+        rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+        return (rows[0][0] if len(rows) == 1 else None,) if len(rows) <= 1 else None  # several heads: alembic says what
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+
+
+def read_sqlite_with(path: Path, fingerprint: str, use) -> tuple | None:
+    """``(use(connection),)`` on an up-to-date catalog file, or None where `read_sqlite` would give None.
+
+    An `sqlite3.Error` inside `use` (say, the file locked by a writer) also gives None: the caller then
+    takes the full path, which waits for the lock.
+    """
+    return _current(path, fingerprint, lambda connection: (use(connection),))
+
+
 PRICE_COLUMNS = ("device_slug", "kind", "provider", "offer", "devices", "usd", "date", "source_id", "note")
 
 

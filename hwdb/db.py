@@ -143,8 +143,11 @@ def current_revision(engine: Engine) -> str | None:
     """The schema revision stamped in the database, or None for an empty database."""
     from alembic.migration import MigrationContext
 
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as error:
+        raise DatabaseError(f"cannot open the catalog at {_redact(str(engine.url))}: {describe(error, engine)}") from None
 
 
 def known_revisions() -> set[str]:

@@ -1,9 +1,10 @@
 """Reading a user's TOML or JSON file (a model description, devices to add) with one-line errors."""
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomli  # TOML 1.1; compiled on CPython, ~3x the standard library's tomllib (bench/toml_parse.py)
 
 from hwdb.errors import InvalidSpecError
 
@@ -27,6 +28,6 @@ def read_structured(path: Path, *, max_bytes: int, what: str = "file") -> Any:
         raise InvalidSpecError(f"{path}: empty file")
     is_json = path.suffix.lower() == ".json"
     try:
-        return json.loads(text) if is_json else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        return json.loads(text) if is_json else tomli.loads(text)
+    except (json.JSONDecodeError, tomli.TOMLDecodeError) as error:
         raise InvalidSpecError(f"{path.name}: not valid {'JSON' if is_json else 'TOML'}: {error}") from None

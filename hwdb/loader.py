@@ -4,7 +4,6 @@ The format is documented in data/README.md. Everything here is standard library 
 nothing touches the database. Errors raise `InvalidSpecError` naming the file and the key.
 """
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -119,10 +118,12 @@ class CatalogData:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomli  # here, not at the top: `hwdb prices` imports this module and reads no TOML
+
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
+            return tomli.load(handle)
+    except tomli.TOMLDecodeError as error:
         raise InvalidSpecError(f"{path.name}: not valid TOML: {error}") from None
     except UnicodeDecodeError:
         raise InvalidSpecError(f"{path.name}: not a UTF-8 text file") from None

@@ -7,107 +7,33 @@ cross-process lock, so concurrent writers never share a revision number.
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from estimator.hardware import SPEC_NAMES, Hardware, Source as SourceRecord
+from estimator.hardware import Hardware, Source as SourceRecord
 from estimator.units import PRECISIONS
 from hwdb import db
 from hwdb.catalog import Catalog, comparable
 from hwdb.errors import DatabaseError, InvalidSpecError, UnknownDeviceError
 from hwdb.fields import SUFFIX_UNITS
 from hwdb.files import read_structured
-from hwdb.formatting import format_spec_value
 from hwdb.loader import DEVICE_KEYS, SPEC_TYPES, parse_sources, plain
 from hwdb.validate import checked_device
 from hwdb.lookup import resolve
-from hwdb.models import CatalogRelease, Device, Source, SpecRevision
+from hwdb.models import Device, Source, SpecRevision
+from hwdb.reads import (EXPORT_FORMAT, EXPORT_VERSION, Change, Diff, Reader, ReleaseInfo, RevisionInfo, compare_records,
+                        record_fields)
 
-EXPORT_FORMAT = "hwdb-export"
-EXPORT_VERSION = 1
-"""The export's own schema version: `pull` refuses any other."""
-
-
-
-# -- results ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Change:
-    field: str
-    old: str | None
-    new: str | None
-
-
-@dataclass(frozen=True)
-class RevisionInfo:
-    slug: str
-    number: int
-    created_at: datetime
-    release: str | None
-    author: str
-    origin: str
-    note: str | None
-    retired: bool
-    changes: tuple[Change, ...] = ()
-
-
-@dataclass(frozen=True)
-class ReleaseInfo:
-    name: str
-    content_hash: str
-    applied_at: datetime
-    devices_changed: int
-    last_revision_id: int | None
-
-
-@dataclass
-class Diff:
-    a: str
-    b: str
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    changed: dict[str, list[Change]] = field(default_factory=dict)
-
-
-# -- record fields for history and diff ----------------------------------------------------------------
-def record_fields(record: Mapping[str, Any]) -> dict[str, str]:
-    """A stored record as field -> display value (with units and sources), for comparing revisions."""
-    fields = {}
-    for key in ("name", "vendor", "kind", "architecture", "form_factor", "matrix_label"):
-        if record.get(key) is not None:
-            fields[key] = str(record[key])
-    if record.get("aliases"):
-        fields["aliases"] = ", ".join(record["aliases"])
-    if record.get("retired"):
-        fields["retired"] = "yes"
-    for name, spec in (record.get("specs") or {}).items():
-        fields[name] = format_spec_value(name, spec["value"], spec.get("unit", ""), spec.get("direction")) + (f" [{spec['source']}]" if spec.get("source") else "")
-    for peak in record.get("peaks") or []:
-        key = f"{peak['precision']} {peak['engine']}{' sparse' if peak['sparse'] else ''}{' ' + peak['accumulate'] + ' accumulate' if peak.get('accumulate') else ''}"
-        unit = "OP/s" if peak["precision"].startswith("int") else "FLOP/s"
-        fields[f"peak {key}"] = f"{format_spec_value('peak', peak['value'], unit)} ({peak['origin']})"
-    for precision, engine in record.get("unsupported") or []:
-        fields[f"peak {precision} {engine}"] = "not supported"
-    fitted = (record.get("calibration") or {}).get("fitted")
-    if fitted:
-        fields["calibration"] = f"fitted {fitted.get('at', '?')} on {fitted.get('runtime', '?')}"
-    return fields
-
-
-def compare_records(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[Change]:
-    a, b = record_fields(old or {}), record_fields(new or {})
-    order = {name: i for i, name in enumerate(SPEC_NAMES)}
-
-    def rank(key: str) -> tuple:
-        return (0, key) if key in ("name", "vendor", "kind", "architecture", "form_factor", "matrix_label", "aliases", "retired") else \
-            (1, order.get(key, 99), key) if not key.startswith("peak ") else (2, PRECISIONS.index(key.split()[1]) if key.split()[1] in PRECISIONS else 99, key)
-
-    return [Change(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b), key=rank) if a.get(k) != b.get(k)]
+__all__ = ["EXPORT_FORMAT", "EXPORT_VERSION", "Change", "Diff", "ReleaseInfo", "RevisionInfo", "Versions", "compare_records",
+           "record_fields"]  # the result types and record comparison live in hwdb.reads (no SQLAlchemy) and are re-exported
 
 
 # -- the versioned catalog -------------------------------------------------------------------------------
@@ -227,115 +153,43 @@ class Versions:
                                    "`hwdb add` a full entry for it instead")
         return json.loads(json.dumps(entry))
 
-    # -- reads ----------------------------------------------------------------------------------
+    # -- reads (one implementation over plain SQL, shared with the sqlite3 fast path: hwdb.reads) ----------
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """A `hwdb.reads.Reader` over one connection: its reads see one consistent catalog."""
+        with self.engine.connect() as connection:
+            yield Reader(lambda sql, params: connection.execute(text(sql), params).all())
+
     def revisions(self, name: str) -> list[RevisionInfo]:
         """Every revision of a device, oldest first, each with the fields it changed (old -> new)."""
-        with Session(self.engine) as session:
-            slug = self._slug(name)
-            device = self._device(session, slug)
-            rows = session.exec(select(SpecRevision).where(SpecRevision.device_id == device.id).order_by(SpecRevision.number)).scalars().all()
-            history, previous = [], None
-            for row in rows:
-                record = json.loads(row.record) if row.record else None
-                history.append(RevisionInfo(slug, row.number, row.created_at, row.release, row.author, row.origin, row.note,
-                                            row.retired, tuple(compare_records(previous, record))))
-                previous = record
-            return history
+        with self.reader() as reader:
+            return reader.revisions(name)
 
     def device_at(self, name: str, *, revision: int | None = None, as_of: date | datetime | None = None) -> Hardware:
         """A device as of revision `revision`, or as it stood at the end of day `as_of` (UTC)."""
-        with Session(self.engine) as session:
-            slug = self._slug(name)
-            device = self._device(session, slug)
-            query = select(SpecRevision).where(SpecRevision.device_id == device.id)
-            if revision is not None:
-                row = session.exec(query.where(SpecRevision.number == revision)).scalars().first()
-                if row is None:
-                    last = self.catalog._latest(session, device.id).number
-                    raise InvalidSpecError(f"{slug} has no revision {revision} (revisions 1..{last})")
-            else:
-                limit = as_of if isinstance(as_of, datetime) else datetime.combine(as_of, time.max, tzinfo=timezone.utc)
-                row = session.exec(query.where(SpecRevision.created_at <= limit).order_by(SpecRevision.number.desc()).limit(1)).scalars().first()
-                if row is None:
-                    first = session.exec(query.order_by(SpecRevision.number).limit(1)).scalars().first()
-                    raise InvalidSpecError(f"{slug} was not in this catalog on {as_of} (first revision {first.created_at:%Y-%m-%d})")
-            return Hardware.from_dict(json.loads(row.record))
+        with self.reader() as reader:
+            return reader.device_at(name, revision=revision, as_of=as_of)
 
     def releases(self) -> list[ReleaseInfo]:
-        with Session(self.engine) as session:
-            rows = session.exec(select(CatalogRelease).order_by(CatalogRelease.id)).scalars().all()
-            return [ReleaseInfo(r.name, r.content_hash, r.applied_at, r.devices_changed, r.last_revision_id) for r in rows]
+        """The catalog releases applied to this database, oldest first."""
+        with self.reader() as reader:
+            return reader.releases()
 
     def state(self, release: str | None) -> dict[str, dict]:
         """Every device's record as of `release` (the latest application of that name), or now when None."""
-        with Session(self.engine) as session:
-            query = select(SpecRevision, Device.slug).join(Device, Device.id == SpecRevision.device_id)
-            if release is not None:
-                row = session.exec(select(CatalogRelease).where(CatalogRelease.name == release).order_by(CatalogRelease.id.desc()).limit(1)).scalars().first()
-                if row is None:
-                    known = ", ".join(dict.fromkeys(r.name for r in self.releases())) or "none"
-                    raise InvalidSpecError(f"unknown release {release!r} (releases here: {known})")
-                query = query.where(SpecRevision.id <= (row.last_revision_id or 0))
-            latest: dict[str, tuple[int, str]] = {}
-            for revision, slug in session.exec(query):
-                if slug not in latest or revision.number > latest[slug][0]:
-                    latest[slug] = (revision.number, revision.record)
-            states = {slug: json.loads(record) for slug, (_, record) in latest.items() if record}
-            return {slug: record for slug, record in states.items() if not record.get("retired")}
+        with self.reader() as reader:
+            return reader.state(release)
 
     def diff(self, a: str, b: str | None) -> Diff:
         """Devices added, removed and every changed figure between release `a` and release `b` (None: now)."""
-        old, new = self.state(a), self.state(b)
-        result = Diff(a, b or "current")
-        result.added = sorted(set(new) - set(old))
-        result.removed = sorted(set(old) - set(new))
-        for slug in sorted(set(old) & set(new)):
-            changes = compare_records(old[slug], new[slug])
-            if changes:
-                result.changed[slug] = changes
-        return result
+        with self.reader() as reader:
+            return reader.diff(a, b)
 
     # -- export and pull ----------------------------------------------------------------------------
     def export(self, release: str | None = None) -> dict[str, Any]:
         """The whole catalog with every revision and source, as JSON-ready data (`--release`: up to that release)."""
-        with Session(self.engine) as session:
-            limit = None
-            if release is not None:
-                self.state(release)  # unknown release -> error
-                row = session.exec(select(CatalogRelease).where(CatalogRelease.name == release).order_by(CatalogRelease.id.desc()).limit(1)).scalars().first()
-                limit = row.last_revision_id or 0
-            releases = session.exec(select(CatalogRelease).order_by(CatalogRelease.id)).scalars().all()
-            rows = session.exec(select(SpecRevision, Device).join(Device, Device.id == SpecRevision.device_id)
-                                .order_by(Device.slug, SpecRevision.number)).all()
-            devices: dict[str, dict] = {}
-            by_id: dict[int, tuple[str, int]] = {}
-            for revision, device in rows:
-                by_id[revision.id] = (device.slug, revision.number)
-                if limit is not None and revision.id > limit:
-                    continue
-                devices.setdefault(device.slug, {"slug": device.slug, "created_at": _iso(device.created_at), "revisions": []})
-                devices[device.slug]["revisions"].append({
-                    "number": revision.number, "created_at": _iso(revision.created_at), "release": revision.release,
-                    "author": revision.author, "note": revision.note, "origin": revision.origin, "retired": revision.retired,
-                    "record": json.loads(revision.record) if revision.record else None,
-                    "entry": json.loads(revision.entry) if revision.entry else None,
-                })
-            release_rows = []
-            for r in releases:
-                if limit is not None and (r.last_revision_id or 0) > limit:
-                    continue
-                covered: dict[str, int] = {}
-                for rev_id, (slug, number) in by_id.items():
-                    if rev_id <= (r.last_revision_id or 0):
-                        covered[slug] = max(covered.get(slug, 0), number)
-                release_rows.append({"name": r.name, "content_hash": r.content_hash, "fingerprint": r.fingerprint,
-                                     "applied_at": _iso(r.applied_at), "devices_changed": r.devices_changed,
-                                     "revisions": dict(sorted(covered.items()))})
-            used = {s for d in devices.values() for rev in d["revisions"] for s in _cited(rev)}
-            sources = {row.id: {"url": row.url, "title": row.title, "publisher": row.publisher}
-                       for row in session.exec(select(Source).order_by(Source.id)).scalars() if row.id in used}
-            return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "schema": db.SCHEMA_HEAD, "release": release,
-                    "releases": release_rows, "sources": sources, "devices": list(devices.values())}
+        with self.reader() as reader:
+            return reader.export(release, db.SCHEMA_HEAD)
 
     def pull(self, data: Any, origin_url: str, *, author: str | None = None) -> tuple[int, bool]:
         """Apply an export: into an empty catalog its whole history, else each device's latest figures as a
@@ -393,21 +247,6 @@ class Versions:
                                 applied_at=datetime.fromisoformat(release["applied_at"]), devices_changed=release["devices_changed"],
                                 last_revision_id=max(covered) if covered else None))
         return len(revisions)
-
-
-def _cited(revision: Mapping[str, Any]) -> set[str]:
-    """Source ids a revision's record and data entry cite."""
-    cited = set((revision.get("record") or {}).get("sources", {}))
-    entry = revision.get("entry") or {}
-    cited |= {spec.get("source") for spec in (entry.get("specs") or {}).values() if isinstance(spec, dict)}
-    cited |= {peak.get("source") for peak in entry.get("peak") or [] if isinstance(peak, dict)}
-    return cited - {None}
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat()
 
 
 # -- edits ---------------------------------------------------------------------------------------------

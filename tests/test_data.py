@@ -145,3 +145,12 @@ def test_every_source_has_a_publisher_and_an_access_date():
 
 def test_precisions_are_known():
     assert all(p.precision in PRECISIONS for d in CATALOG.devices for p in d.peaks)
+
+
+def test_the_shipped_toml_is_toml_1_0():
+    """hwdb parses TOML 1.1 (tomli); the shipped files stay TOML 1.0, read alike by the standard library and other tools."""
+    import tomli
+
+    for path in sorted(data_dir().rglob("*.toml")):
+        text = path.read_text()
+        assert tomllib.loads(text) == tomli.loads(text), path.name

@@ -8,7 +8,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "numpy", "altair", "vl_convert", "requests", "rich", "tomllib")
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "numpy", "altair", "vl_convert", "requests", "rich", "tomllib", "tomli")
 
 
 def run_python(code: str, env: dict[str, str]) -> str:
@@ -46,7 +46,9 @@ def test_import_contracts_hold():
 def test_read_commands_without_a_workload_import_neither_sqlalchemy_nor_numpy(db):
     """bench/cli.py's 1.5x limit: these read the SQLite file with the standard library and cost no arrays."""
     for args in (["roofline", "t4", "h100-sxm", "--fp16"], ["util", "--flops", "8.2G", "--time", "3.1ms", "--on", "t4"],
-                 ["prices", "h100-sxm"], ["compare", "l40s", "h100-sxm"], ["list", "--sort", "bf16"], ["show", "t4"]):
+                 ["prices", "h100-sxm"], ["compare", "l40s", "h100-sxm"], ["list", "--sort", "bf16"], ["show", "t4"],
+                 ["show", "t4", "--rev", "1"], ["history", "t4"], ["releases"], ["diff", "2026.11"], ["export", "--format", "csv"],
+                 ["db", "current"]):
         code = (f"import sys\nfrom hwdb.cli import run\nassert run({args!r}) == 0\n"
                 "print('HEAVY:' + ','.join(m for m in ('sqlalchemy', 'numpy', 'altair') if m in sys.modules))")
         out = run_python(code, {"HWDB_URL": str(db)})

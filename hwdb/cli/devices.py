@@ -37,7 +37,7 @@ def show(
             when = date.fromisoformat(as_of) if as_of else None
         except ValueError:
             raise typer.BadParameter(f"not a date: {as_of!r} (YYYY-MM-DD)", param_hint="--as-of") from None
-        record = api.versions(db).device_at(device, revision=rev, as_of=when)
+        record = api.device_at(device, revision=rev, as_of=when, db=db)
     else:
         record = api.device(device, db=db)
     if json:

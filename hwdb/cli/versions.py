@@ -62,7 +62,7 @@ def history(
 
     Example: hwdb history t4
     """
-    revisions = api.versions(db).revisions(device)
+    revisions = api.history(device, db=db)
     if json:
         out.print_json([{**_revision_json(r), "changes": [c.__dict__ for c in r.changes]} for r in revisions])
         return
@@ -92,7 +92,7 @@ def diff(
 
     Example: hwdb diff 2026.11 2026.12
     """
-    result = api.versions(db).diff(release_a, release_b)
+    result = api.diff(release_a, release_b, db=db)
     if json:
         out.print_json({"a": result.a, "b": result.b, "added": result.added, "removed": result.removed,
                         "changed": {slug: [c.__dict__ for c in changes] for slug, changes in result.changed.items()}})
@@ -113,7 +113,7 @@ def releases(json: JsonOpt = False, db: DbOpt = None) -> None:
 
     Example: hwdb releases
     """
-    rows = api.versions(db).releases()
+    rows = api.releases(db=db)
     if json:
         out.print_json([{"name": r.name, "content_hash": r.content_hash, "applied_at": r.applied_at.isoformat(),
                          "devices_changed": r.devices_changed} for r in rows])
@@ -126,6 +126,7 @@ def export(
     format_: Annotated[str, typer.Option("--format", help="json (everything, for `hwdb pull`) or csv (one row per figure per revision).")] = "json",
     release: Annotated[Optional[str], typer.Option("--release", help="The catalog as of this release.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    indent: Annotated[Optional[int], typer.Option("--indent", min=0, max=8, help="Indent the JSON for reading (default: compact, keys sorted; 6x faster to write).")] = None,
     db: DbOpt = None,
 ) -> None:
     """The whole catalog with every revision and source.
@@ -134,11 +135,14 @@ def export(
     """
     if format_ not in ("json", "csv"):
         raise typer.BadParameter("choose json or csv", param_hint="--format")
+    if indent is not None and format_ != "json":
+        raise typer.BadParameter("indents JSON only; CSV has one row per figure", param_hint="--indent")
     if output is not None and output.is_dir():
         raise typer.BadParameter(f"{output} is a folder", param_hint="--output")
-    data = api.versions(db).export(release)
+    data = api.export(release, db=db)
     if format_ == "json":
-        text = jsonlib.dumps(data, indent=1, sort_keys=True) + "\n"
+        # Without indentation the standard library encodes in C: 12 ms against 76 ms for the whole catalog.
+        text = jsonlib.dumps(data, indent=indent, sort_keys=True, separators=None if indent is not None else (",", ":")) + "\n"
     else:
         text = _csv(data)
     if output is None:
@@ -155,7 +159,7 @@ def export(
 
 
 def _csv(data: dict) -> str:
-    from hwdb.versions import record_fields
+    from hwdb.reads import record_fields
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -234,8 +238,17 @@ def db_current(db: DbOpt = None) -> None:
 
     Example: hwdb db current
     """
-    from hwdb import db as database
-    from hwdb.catalog import Catalog
+    from hwdb.config import resolve_database_url, sqlite_path
+    from hwdb.current import SCHEMA_HEAD, sqlite_schema
 
-    catalog = Catalog(db)
-    out.echo(f"schema {database.current_revision(catalog.engine) or 'none (empty database)'}; this hwdb writes {database.SCHEMA_HEAD}")
+    path = sqlite_path(resolve_database_url(db))
+    if path is not None and not path.exists() and path.parent.is_dir():
+        out.echo(f"schema none (no database file yet); this hwdb writes {SCHEMA_HEAD}")  # and none is created
+        return
+    found = sqlite_schema(path) if path is not None and path.is_file() else None  # the standard library suffices
+    if found is None:
+        from hwdb import db as database
+        from hwdb.catalog import Catalog
+
+        found = (database.current_revision(Catalog(db).engine),)
+    out.echo(f"schema {found[0] or 'none (empty database)'}; this hwdb writes {SCHEMA_HEAD}")

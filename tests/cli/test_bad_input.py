@@ -253,6 +253,8 @@ CASES = [
     ("export -o {F}/a-folder.toml", "is a folder"),
     ("export -o {F}/missing/x.json", "No such file or directory"),
     ("export --release 1999.01", "unknown release"),
+    ("export --indent -1", "greater than or equal to 0"),
+    ("export --format csv --indent 2", "indents JSON only"),
     ("pull file:///etc/passwd", "only http:// and https://"),
     ("pull ftp://127.0.0.1/x.json", "only http:// and https://"),
     ("pull javascript:alert(1)", "only http:// and https://"),
@@ -345,3 +347,44 @@ def test_the_comparison_sees_a_write(catalog, cli):
     code, _, err = cli("edit", "a100", "--set", "tdp_w=401", "--source", "https://example.com/a100.pdf", "--db", catalog)
     assert code == 0, err
     assert _state(catalog) != before
+
+
+# -- a --db that is not a database ---------------------------------------------------------------------
+GOOD = [
+    "peak t4 --fp16", "show t4", "show t4 --rev 1", "list", "prices", "compare t4 a100", "roofline t4",
+    "estimate resnet50 --on t4", "util --flops 8.2G --time 3.1ms --on t4", "add {F}/good.json", "edit t4 --retire",
+    "history t4", "diff 2026.11", "releases", "export", "db upgrade", "db downgrade 0001", "db current",
+]
+NOT_OPENED_FIRST = {"pull": "fetches the URL before it opens the catalog", "probe": "measures for seconds before it opens the catalog"}
+
+
+def test_a_db_that_is_not_a_database_is_one_line_and_left_alone(files, cli, tmp_path):
+    """Every command that opens the catalog, given a file that is not a database: exit 2, one line
+    naming the cause, and the file untouched (no WAL or journal beside it either)."""
+    commands = {c.name for c in app.registered_commands} | {f"db {c.name}" for c in app.registered_groups[0].typer_instance.registered_commands}
+    assert commands - NO_DB - set(NOT_OPENED_FIRST) <= {_command(line) for line in GOOD}
+    (files / "good.json").write_text(json.dumps({
+        "source": {"lab": {"url": "https://example.com/lab", "title": "Lab sheet"}},
+        "device": [{"slug": "lab-card", "name": "Lab Card", "vendor": "Lab", "kind": "gpu",
+                    "specs": {"memory_bandwidth": {"value": "100 GB/s", "source": "lab"}}}],
+    }))
+    (tmp_path / "mine").mkdir()
+    garbage = tmp_path / "mine" / "notes.sqlite"
+    garbage.write_bytes(b"these are my notes, not a database\n" * 200)
+    before = garbage.read_bytes()
+    for line in GOOD:
+        code, out, err = cli(*_args(line, files, str(garbage)))
+        assert (code, out) == (2, ""), (line, code, out, err)
+        assert err.count("\n") == 1 and "file is not a database" in err and "Traceback" not in err, (line, err)
+        assert garbage.read_bytes() == before and [p.name for p in garbage.parent.iterdir()] == ["notes.sqlite"], line
+
+
+def test_db_current_reads_without_creating(cli, tmp_path, filled_db):
+    missing = tmp_path / "nothing-here.sqlite"
+    assert cli("db", "current", "--db", str(missing)) == (0, "schema none (no database file yet); this hwdb writes 0003\n", "")
+    assert not missing.exists()
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    assert cli("db", "current", "--db", str(empty))[1] == "schema none (empty database); this hwdb writes 0003\n"
+    assert empty.read_bytes() == b""
+    assert cli("db", "current", "--db", str(filled_db))[1] == "schema 0003; this hwdb writes 0003\n"

@@ -168,6 +168,19 @@ def test_a_new_release_keeps_your_edits_and_reports_conflicts(catalog_url, data_
     assert v.revisions("t4")[-1].origin == "release" and v.revisions("t4")[-1].release == "2026.12"
 
 
+def test_a_new_release_keeps_your_retirement(catalog_url, data_copy):
+    """Retiring is an edit: a release that still ships the device (changed or not) does not bring it back."""
+    v = versions(catalog_url)
+    v.edit("p100-pcie", retire=True)
+    v.edit("t4", retire=True)
+    v.catalog.apply_release(next_release(data_copy))  # P100 unchanged, T4 with a new bandwidth and TDP
+    assert [r.retired for r in v.revisions("p100-pcie")] == [False, True]  # no new revision
+    t4 = v.catalog.device("t4")
+    assert t4.retired and t4.memory_bandwidth == 330e9  # the release's figures, still retired
+    assert v.revisions("t4")[-1].retired and v.revisions("t4")[-1].origin == "release"
+    assert {"nvidia-p100-pcie", "nvidia-t4"}.isdisjoint(d.slug for d in v.catalog.devices())
+
+
 def test_diff_between_releases(catalog_url, data_copy):
     v = versions(catalog_url)
     v.catalog.apply_release(next_release(data_copy))
@@ -238,3 +251,59 @@ def test_the_python_api_has_the_same(catalog_url):
     prices = hwdb.prices()
     assert prices and all(p.source and p.date and p.usd > 0 for p in prices)
     assert any(p.device == "nvidia-h100-sxm" and p.kind == "cloud" for p in prices)
+
+
+def test_reads_through_sqlite3_equal_the_sqlalchemy_reads(db, data_copy):
+    """hwdb.reads over the standard library's sqlite3 (the fast path of history, releases, diff, export and
+    show --rev) gives exactly what the same reads give through SQLAlchemy, on a catalog with edits, a
+    retirement and a second release."""
+    import sqlite3
+
+    from hwdb.current import SCHEMA_HEAD
+    from hwdb.reads import Reader
+
+    url = f"sqlite:///{db}"
+    v = versions(url)
+    v.edit("t4", {"tdp": "75 W"}, source_url=T4_SOURCE, note="lab")
+    v.edit("p100-pcie", retire=True)
+    Catalog(url, data=data_copy).apply_release(next_release(data_copy))
+    connection = sqlite3.connect(db)
+    try:
+        plain = Reader(lambda sql, params: connection.execute(sql, params).fetchall())
+        for name in ("t4", "p100-pcie", "nvidia-t4-next", "p4"):
+            assert plain.revisions(name) == v.revisions(name)
+        assert [r.number for r in plain.revisions("t4")] == [1, 2, 3] and plain.revisions("t4")[1].note == "lab"
+        assert plain.revisions("p100-pcie")[-1].retired is True
+        assert plain.device_at("t4", revision=1).to_dict() == v.device_at("t4", revision=1).to_dict()
+        tomorrow = date.today() + timedelta(days=1)
+        assert plain.device_at("t4", as_of=tomorrow).tdp_w == v.device_at("t4", as_of=tomorrow).tdp_w == 75
+        assert plain.releases() == v.releases() and [r.name for r in plain.releases()] == ["2026.11", "2026.12"]
+        assert all(r.applied_at.tzinfo is not None for r in plain.releases())
+        for release in (None, "2026.11", "2026.12"):
+            assert plain.state(release) == v.state(release)
+            assert plain.export(release, SCHEMA_HEAD) == v.export(release)
+        assert plain.diff("2026.11", None) == v.diff("2026.11", None)
+        assert plain.diff("2026.11", "2026.12").removed == ["nvidia-p100-pcie", "nvidia-p4"]
+        for call in (lambda r: r.diff("1999.1", None), lambda r: r.device_at("t4", revision=9), lambda r: r.revisions("t5")):
+            with pytest.raises(hwdb.HwdbError) as fast:
+                call(plain)
+            with pytest.raises(hwdb.HwdbError) as full:
+                call(v)
+            assert str(fast.value) == str(full.value)
+    finally:
+        connection.close()
+
+
+def test_the_python_api_reads_an_up_to_date_sqlite_file_without_sqlalchemy(db, monkeypatch):
+    from hwdb import api
+
+    versions(f"sqlite:///{db}").edit("t4", {"tdp": "75 W"}, source_url=T4_SOURCE)
+    full = versions(f"sqlite:///{db}")
+    expected = (full.revisions("t4"), full.releases(), full.diff("2026.11", None), full.export())
+
+    def no_full_path(*args, **kwargs):
+        raise AssertionError("the fast path should have answered")
+
+    monkeypatch.setattr(api, "versions", no_full_path)
+    assert (api.history("t4"), api.releases(), api.diff("2026.11"), api.export()) == expected
+    assert api.device_at("t4", revision=1).tdp_w == 70
