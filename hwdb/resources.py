@@ -57,23 +57,25 @@ def fingerprint(root: Path) -> str:
 
     Checked on every start to notice that the shipped data changed; zlib is already imported by
     the CLI framework, where hashlib would cost 10 ms of start-up. The release's SHA-256
-    (`content_hash`) is what identifies a release; this only detects change.
+    (`digests`) is what identifies a release; this only detects change.
     """
+    return digests(root, sha256=False)[1]
+
+
+def digests(root: Path, *, sha256: bool = True) -> tuple[str, str]:
+    """(SHA-256 over the files' paths and contents: the identity of a release; `fingerprint`) of a data tree, each file read once ("" for the hash when not `sha256`)."""
     import zlib
 
+    digest = None
+    if sha256:
+        import hashlib
+
+        digest = hashlib.sha256()
     crc, size = 0, 0
     for path in catalog_files(root):
-        content = path.read_bytes()
-        crc = zlib.crc32(content, zlib.crc32(path.relative_to(root).as_posix().encode(), crc))
+        name, content = path.relative_to(root).as_posix().encode(), path.read_bytes()
+        crc = zlib.crc32(content, zlib.crc32(name, crc))
         size += len(content)
-    return f"{CATALOG_FORMAT}-{crc:08x}-{size}"
-
-
-def content_hash(root: Path) -> str:
-    """SHA-256 over the catalog files' paths and contents: the identity of a catalog release."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in catalog_files(root):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+        if digest is not None:
+            digest.update(name + b"\0" + content + b"\0")
+    return (digest.hexdigest() if digest is not None else ""), f"{CATALOG_FORMAT}-{crc:08x}-{size}"
