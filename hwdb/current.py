@@ -44,10 +44,11 @@ def _current(path: Path, fingerprint: str, read):
     if not path.is_file():
         return None
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, isolation_level=None)
     except sqlite3.Error:
         return None
     try:
+        connection.execute("BEGIN")  # one read transaction: every query below sees the same catalog (WAL snapshot)
         version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
         if version != [(SCHEMA_HEAD,)]:
             return None
@@ -89,7 +90,9 @@ def sqlite_schema(path: Path) -> tuple[str | None] | None:
         if not connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchall():
             return (None,)
         rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-        return (rows[0][0] if len(rows) == 1 else None,) if len(rows) <= 1 else None  # several heads: alembic says what
+        if len(rows) > 1:
+            return None  # several heads: alembic says what that means
+        return (rows[0][0] if rows else None,)
     except sqlite3.Error:
         return None
     finally:

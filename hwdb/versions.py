@@ -156,8 +156,12 @@ class Versions:
     # -- reads (one implementation over plain SQL, shared with the sqlite3 fast path: hwdb.reads) ----------
     @contextmanager
     def reader(self) -> Iterator[Reader]:
-        """A `hwdb.reads.Reader` over one connection: its reads see one consistent catalog."""
+        """A `hwdb.reads.Reader` over one connection. On PostgreSQL its reads are one REPEATABLE READ
+        transaction, so an export sees one catalog while others write (the sqlite3 path reads in one
+        transaction too; SQLAlchemy's SQLite driver begins none for reads)."""
         with self.engine.connect() as connection:
+            if self.engine.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
             yield Reader(lambda sql, params: connection.execute(text(sql), params).all())
 
     def revisions(self, name: str) -> list[RevisionInfo]:

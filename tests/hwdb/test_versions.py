@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -307,3 +308,33 @@ def test_the_python_api_reads_an_up_to_date_sqlite_file_without_sqlalchemy(db, m
     monkeypatch.setattr(api, "versions", no_full_path)
     assert (api.history("t4"), api.releases(), api.diff("2026.11"), api.export()) == expected
     assert api.device_at("t4", revision=1).tdp_w == 70
+
+
+def test_a_read_sees_one_catalog_while_another_process_writes(catalog_url):
+    """history/diff/export read in one transaction (sqlite3 on an SQLite file, REPEATABLE READ on
+    PostgreSQL): a revision committed between two of their queries is not half seen."""
+
+    def edit_elsewhere():
+        subprocess.run([sys.executable, "-m", "hwdb", "edit", "t4", "--set", "tdp=75 W", "--source", T4_SOURCE, "--db", catalog_url],
+                       check=True, capture_output=True, env={**os.environ, "HWDB_URL": catalog_url})
+
+    def use(reader):
+        before = [r.number for r in reader.revisions("t4")]
+        edit_elsewhere()
+        return before, [r.number for r in reader.revisions("t4")]
+
+    if catalog_url.startswith("sqlite:///"):
+        from hwdb.current import read_sqlite_with
+        from hwdb.reads import Reader
+        from hwdb.resources import data_dir, fingerprint
+
+        path = catalog_url.removeprefix("sqlite:///")
+        found = read_sqlite_with(Path(path), fingerprint(data_dir()),
+                                 lambda connection: use(Reader(lambda sql, params: connection.execute(sql, params).fetchall())))
+        assert found is not None
+        before, after = found[0]
+    else:
+        with versions(catalog_url).reader() as reader:
+            before, after = use(reader)
+    assert before == after == [1]
+    assert [r.number for r in versions(catalog_url).revisions("t4")] == [1, 2]  # the next read sees it
