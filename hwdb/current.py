@@ -6,9 +6,11 @@ schema upgrade, a PostgreSQL URL) takes the full `hwdb.catalog.Catalog` path onc
 """
 
 import json
+import os
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from estimator.hardware import Hardware
 from hwdb.lookup import normalise, resolve
@@ -43,9 +45,8 @@ def _current(path: Path, fingerprint: str, read):
     """`read(connection)` on an up-to-date catalog file (this hwdb's schema, filled from this data), else None."""
     if not path.is_file():
         return None
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, isolation_level=None)
-    except sqlite3.Error:
+    connection = connect_read_only(path)
+    if connection is None:
         return None
     try:
         connection.execute("BEGIN")  # one read transaction: every query below sees the same catalog (WAL snapshot)
@@ -60,6 +61,26 @@ def _current(path: Path, fingerprint: str, read):
         return None  # no tables yet, or locked mid-upgrade: the full path decides
     finally:
         connection.close()
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection to an SQLite file, or None where sqlite3 cannot open it.
+
+    A catalog in WAL mode needs its -shm file beside it, which a read-only file system cannot hold:
+    there it is opened as immutable, which is exact when no write-ahead log is left over (hwdb
+    checkpoints and removes it when its last writer closes) and nothing can write to the disk.
+    """
+    uri = f"file:{quote(str(path))}?mode=ro"
+    for attempt in (uri, uri + "&immutable=1"):
+        try:
+            connection = sqlite3.connect(attempt, uri=True, timeout=30, isolation_level=None)
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return connection
+        except sqlite3.Error:
+            wal = path.with_name(path.name + "-wal")
+            if os.access(path.parent, os.W_OK) or (wal.exists() and wal.stat().st_size > 0):
+                return None  # not the read-only case: the full path reports what is wrong
+    return None
 
 
 def read_sqlite(path: Path, fingerprint: str) -> Snapshot | None:
@@ -82,9 +103,8 @@ def read_sqlite(path: Path, fingerprint: str) -> Snapshot | None:
 def sqlite_schema(path: Path) -> tuple[str | None] | None:
     """``(revision,)`` stamped in an SQLite catalog file (``(None,)``: no schema yet), or None when sqlite3
     cannot read the file (not a database, locked): the caller then takes the full path for its error."""
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    except sqlite3.Error:
+    connection = connect_read_only(path)
+    if connection is None:
         return None
     try:
         if not connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchall():
