@@ -119,7 +119,7 @@ def _moment(value: datetime | str) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def iso(moment: datetime) -> str:
+def iso(moment: datetime | str) -> str:
     """A timestamp as the export writes it: ISO 8601 in UTC with its offset."""
     return _moment(moment).isoformat()
 

@@ -1,7 +1,9 @@
 """The output funnel: data to stdout (text, rich tables or JSON), messages to stderr."""
 
 import json
+import os
 import sys
+import unicodedata
 from typing import Any, Sequence
 
 from estimator.hardware import Hardware, Peak
@@ -44,14 +46,11 @@ PIPED_WIDTH = 200
 
 def _styled() -> bool:
     """Whether rich would style the output (a terminal, or colour forced): then rich renders it."""
-    import os
-
     return sys.stdout.isatty() or any(os.environ.get(name) for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"))
 
 
 def _narrow(character: str) -> bool:
-    import unicodedata
-
+    """One terminal cell wide, as rich measures it."""
     return character.isprintable() and not unicodedata.combining(character) and unicodedata.east_asian_width(character) not in "WF"
 
 
