@@ -1,4 +1,4 @@
-"""Where the catalog lives: resolved once, at call time, never at import."""
+"""Where the catalog lives (resolved at call time, never at import), and URLs made fit to print."""
 
 import os
 import sys
@@ -42,3 +42,22 @@ def sqlite_path(url: str) -> Path | None:
     if not url.startswith(prefix) or url == prefix or ":memory:" in url:
         return None
     return Path(url[len(prefix):].split("?", 1)[0])
+
+
+def redact(url: str) -> str:
+    """`url` with any password embedded in it replaced by ***, fit for a message or a revision note.
+
+    >>> redact("https://alice:s3cret@hw.example.com/catalog.json?x=1")
+    'https://alice:***@hw.example.com/catalog.json?x=1'
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<malformed URL>"
+    if "@" not in parts.netloc:
+        return url
+    credentials, _, host = parts.netloc.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}" if ":" in credentials else f"{user}@{host}"))

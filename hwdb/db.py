@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from hwdb.config import sqlite_path, user_data_dir
+from hwdb.config import redact, sqlite_path, user_data_dir
 from hwdb.errors import DatabaseError, SchemaVersionError
 from hwdb.resources import migrations_dir
 
@@ -83,14 +83,9 @@ def describe(error: SQLAlchemyError, engine: Engine | None = None) -> str:
 
 
 def _redact(url: str) -> str:
-    """The URL without a password, fit for an error message."""
+    """The URL without a password and with the dialect as users write it (not the driver hwdb picked)."""
     scheme, sep, rest = url.partition("://")
-    scheme = scheme.split("+")[0]  # the dialect, as users write it (not the driver hwdb picked)
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}"
-    return url
+    return redact(scheme.split("+")[0] + sep + rest)
 
 
 @contextlib.contextmanager

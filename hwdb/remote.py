@@ -7,6 +7,7 @@ until the whole body has arrived and validated (`hwdb.versions.Versions.pull`).
 import json
 from typing import Any
 
+from hwdb.config import redact
 from hwdb.errors import HwdbError
 
 MAX_BYTES = 50 * 2**20
@@ -19,25 +20,6 @@ SCHEMES = ("http", "https")
 
 class RemoteCatalogError(HwdbError):
     """A pull that could not fetch or parse its URL."""
-
-
-def redact(url: str) -> str:
-    """`url` with any password embedded in it replaced by ***, fit for a message or a revision note.
-
-    >>> redact("https://alice:s3cret@hw.example.com/catalog.json?x=1")
-    'https://alice:***@hw.example.com/catalog.json?x=1'
-    """
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<malformed URL>"
-    if "@" not in parts.netloc:
-        return url
-    credentials, _, host = parts.netloc.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}" if ":" in credentials else f"{user}@{host}"))
 
 
 def _checked(url: str, shown: str, what: str = "") -> str:

@@ -114,12 +114,12 @@ def list_devices(
     if kind is not None and kind.lower() not in KINDS:
         raise typer.BadParameter(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}", param_hint="--kind")
     every = api.devices(db=db, include_retired=True)
-    if vendor is not None and vendor.lower() not in {r.vendor.lower() for r in every}:
-        import difflib
+    vendors = {r.vendor.lower(): r.vendor for r in every}
+    if vendor is not None and vendor.lower() not in vendors:
+        from hwdb.lookup import suggestions
 
-        vendors = sorted({r.vendor for r in every}, key=str.lower)
-        close = difflib.get_close_matches(vendor.lower(), [v.lower() for v in vendors], n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(v for v in vendors if v.lower() in close)}?" if close else f"vendors: {', '.join(vendors)}"
+        close = [vendors[v] for v in suggestions(vendor.lower(), vendors)]
+        hint = f"did you mean {', '.join(close)}?" if close else f"vendors: {', '.join(sorted(vendors.values(), key=str.lower))}"
         raise typer.BadParameter(f"no device of vendor {vendor!r}; {hint}", param_hint="--vendor")
     records = [
         r for r in every if (retired or not r.retired)
